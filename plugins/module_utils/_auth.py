@@ -1,0 +1,92 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Credentials and request signing for the GeeLark Open API.
+
+Private to this collection: the API of this file may change without notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+from ._errors import ConfigError
+
+ENV_API_URL = "GEELARK_API_URL"
+ENV_TOKEN = "GEELARK_TOKEN"
+ENV_APP_ID = "GEELARK_APP_ID"
+ENV_API_KEY = "GEELARK_API_KEY"
+
+_HOW_TO = (
+    "Give either token (env %s), or both app_id (env %s) and api_key (env %s)"
+    % (ENV_TOKEN, ENV_APP_ID, ENV_API_KEY)
+)
+
+
+def new_trace_id():
+    """A request id as the vendor's own clients make it: a v4 UUID, 32 upper-case hex digits."""
+    return uuid.uuid4().hex.upper()
+
+
+def sign_request(app_id, api_key, trace_id, ts_ms):
+    """Headers of the key scheme. The key only enters the hash; it is never sent."""
+    ts = str(ts_ms)
+    nonce = trace_id[:6]
+    digest = hashlib.sha256((app_id + trace_id + ts + nonce + api_key).encode("utf-8")).hexdigest().upper()
+    return {"appId": app_id, "traceId": trace_id, "ts": ts, "nonce": nonce, "sign": digest}
+
+
+class Credentials:
+    """Either a bearer token or an app ID with its API key; validated on creation."""
+
+    __slots__ = ("_token", "_app_id", "_api_key")
+
+    def __init__(self, token=None, app_id=None, api_key=None):
+        token, app_id, api_key = (_blank_to_none(v) for v in (token, app_id, api_key))
+        if token and (app_id or api_key):
+            raise ConfigError(
+                "Both auth schemes were given: token, and %s. %s, not both"
+                % (" and ".join(n for n, v in (("app_id", app_id), ("api_key", api_key)) if v), _HOW_TO)
+            )
+        if not token:
+            if app_id and not api_key:
+                raise ConfigError("app_id was given without api_key. %s" % _HOW_TO)
+            if api_key and not app_id:
+                raise ConfigError("api_key was given without app_id. %s" % _HOW_TO)
+            if not app_id:
+                raise ConfigError("No GeeLark credentials were given. %s" % _HOW_TO)
+        self._token = token
+        self._app_id = app_id
+        self._api_key = api_key
+
+    @property
+    def scheme(self):
+        return "token" if self._token else "key"
+
+    @property
+    def secrets(self):
+        """The values that must never be shown, for redaction."""
+        return tuple(v for v in (self._token, self._api_key) if v)
+
+    def headers(self, trace_id=None, now_ms=None):
+        """Fresh auth headers for one attempt of one request."""
+        trace_id = trace_id or new_trace_id()
+        if self._token:
+            return {"traceId": trace_id, "Authorization": "Bearer " + self._token}
+        ts_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        return sign_request(self._app_id, self._api_key, trace_id, ts_ms)
+
+    def __repr__(self):
+        return "Credentials(scheme=%s)" % self.scheme
+
+
+def _blank_to_none(value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError("Credentials must be strings, got %s" % type(value).__name__)
+    value = value.strip()
+    return value or None

@@ -1,0 +1,87 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The GeeLark client shared by the modules and the inventory plugin.
+
+Private to this collection: the API of this file may change without notice.
+"""
+
+from __future__ import annotations
+
+from ._auth import Credentials
+from ._errors import ConfigError
+from ._phones import list_phones, query_status
+from ._transport import (
+    DEFAULT_API_URL,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_RETRY_MAX_DELAY,
+    DEFAULT_TIMEOUT,
+    Transport,
+)
+
+# Requests in flight at once; well within what a keep-alive pool and the API handle.
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 64
+
+# The options every module and the inventory plugin share, with their defaults.
+CLIENT_OPTION_DEFAULTS = {
+    "api_url": DEFAULT_API_URL,
+    "token": None,
+    "app_id": None,
+    "api_key": None,
+    "validate_certs": True,
+    "timeout": DEFAULT_TIMEOUT,
+    "retries": DEFAULT_RETRIES,
+    "retry_backoff": DEFAULT_RETRY_BACKOFF,
+    "retry_max_delay": DEFAULT_RETRY_MAX_DELAY,
+    "rate_limit": DEFAULT_RATE_LIMIT,
+    "concurrency": DEFAULT_CONCURRENCY,
+}
+
+
+class GeeLarkClient:
+    """Phone status and phone listing for one run, over one keep-alive HTTP session."""
+
+    def __init__(self, token=None, app_id=None, api_key=None, api_url=DEFAULT_API_URL,
+                 timeout=DEFAULT_TIMEOUT, validate_certs=True, retries=DEFAULT_RETRIES,
+                 retry_backoff=DEFAULT_RETRY_BACKOFF, retry_max_delay=DEFAULT_RETRY_MAX_DELAY,
+                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY, log=None, session=None):
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ConfigError("concurrency must be a whole number from 1 to %d, got %r" % (MAX_CONCURRENCY, concurrency))
+        self.concurrency = concurrency
+        self.transport = Transport(
+            Credentials(token=token, app_id=app_id, api_key=api_key), api_url=api_url, timeout=timeout,
+            validate_certs=validate_certs, retries=retries, retry_backoff=retry_backoff,
+            retry_max_delay=retry_max_delay, rate_limit=rate_limit, log=log, session=session,
+        )
+
+    @classmethod
+    def from_options(cls, options, log=None, session=None):
+        """Build a client from a mapping of the shared option names (missing ones take defaults)."""
+        kwargs = dict(CLIENT_OPTION_DEFAULTS)
+        kwargs.update((k, v) for k, v in options.items() if k in CLIENT_OPTION_DEFAULTS and v is not None)
+        return cls(log=log, session=session, **kwargs)
+
+    @property
+    def secrets(self):
+        return self.transport.credentials.secrets
+
+    def phone_status(self, ids):
+        """A StatusReport for the IDs: every ID ends up in its phones or its failures."""
+        return query_status(self.transport, ids, self.concurrency)
+
+    def list_phones(self, filters=None):
+        """Every phone the filters select (all pages), as raw API items."""
+        return list_phones(self.transport, filters, self.concurrency)
+
+    def close(self):
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

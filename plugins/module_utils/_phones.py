@@ -1,0 +1,319 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Phone status and phone listing on top of the transport: batching, pagination, accounting.
+
+Private to this collection: the API of this file may change without notice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._errors import (
+    ConfigError,
+    IncompleteResultError,
+    MalformedResponseError,
+    PARTIAL_CODES,
+    api_error,
+)
+from ._parallel import run_parallel
+
+STATUS_PATH = "/open/v1/phone/status"
+LIST_PATH = "/open/v1/phone/list"
+
+# The API takes at most 100 IDs per status call and 100 items per list page.
+MAX_IDS_PER_CALL = 100
+MAX_PAGE_SIZE = 100
+
+STATUS_NAMES = {0: "started", 1: "starting", 2: "shut_down", 3: "expired"}
+UNKNOWN_STATUS = "unknown"
+
+# Server-side list filters: option name -> (API field, expected type).
+LIST_FILTERS = {
+    "group_name": ("groupName", str),
+    "serial_name": ("serialName", str),
+    "remark": ("remark", str),
+    "tags": ("tags", list),
+    "charge_mode": ("chargeMode", int),
+    "open_status": ("openStatus", int),
+    "ids": ("ids", list),
+    "serial_nos": ("serialNos", list),
+}
+
+# A listing that changes while it is read is read again this many times before giving up.
+LISTING_ATTEMPTS = 3
+
+
+def status_name(code):
+    """The name of a status code: started, starting, shut_down, expired, or unknown."""
+    return STATUS_NAMES.get(code, UNKNOWN_STATUS) if _is_int(code) else UNKNOWN_STATUS
+
+
+def normalize_ids(ids, what="ids"):
+    """Phone IDs as strings, duplicates removed (first wins); a clear error for anything else."""
+    if ids is None:
+        return []
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, (list, tuple)):
+        raise ConfigError("%s must be a list of phone IDs, got %s" % (what, type(ids).__name__))
+    seen = {}
+    for position, value in enumerate(ids, start=1):
+        phone_id = _phone_id(value, "%s[%d]" % (what, position))
+        seen.setdefault(phone_id, None)
+    return list(seen)
+
+
+def _phone_id(value, where):
+    if isinstance(value, bool) or value is None:
+        raise ConfigError("%s is %r, not a phone ID" % (where, value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        raise ConfigError(
+            "%s is the number %r: phone IDs have about 18 digits and lose precision as floating point numbers"
+            % (where, value),
+            advice="quote the ID in YAML so it stays a string, e.g. \"601876382020062634\"",
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        if text:
+            return text
+        raise ConfigError("%s is an empty string, not a phone ID" % where)
+    raise ConfigError("%s is a %s, not a phone ID" % (where, type(value).__name__))
+
+
+def chunked(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class StatusReport:
+    """The answer for every requested ID: each one is either in `phones` or in `failures`."""
+
+    def __init__(self, ids):
+        self.ids = ids
+        self.phones = {}
+        self.failures = {}
+        self.warnings = []
+        self.calls = 0
+
+    def phone_list(self):
+        return [self.phones[i] for i in self.ids if i in self.phones]
+
+    def failure_list(self):
+        return [self.failures[i] for i in self.ids if i in self.failures]
+
+    def by_status(self):
+        groups = dict((name, []) for name in STATUS_NAMES.values())
+        for phone in self.phone_list():
+            groups.setdefault(phone["status_name"], []).append(phone["id"])
+        return groups
+
+
+def query_status(transport, ids, concurrency=1):
+    """Status of every ID, asked 100 at a time, merged by ID (the API answers in its own order)."""
+    ids = normalize_ids(ids)
+    report = StatusReport(ids)
+    batches = list(chunked(ids, MAX_IDS_PER_CALL))
+    answers = run_parallel(lambda batch: _status_batch(transport, batch), batches, concurrency,
+                           transport.stop_event)
+    for batch, (successes, failures, trace_id) in zip(batches, answers):
+        report.calls += 1
+        _merge_status_batch(report, batch, successes, failures, trace_id)
+    return report
+
+
+def _status_batch(transport, batch):
+    envelope = transport.post(STATUS_PATH, {"ids": batch}, accept_codes=PARTIAL_CODES)
+    trace_id = envelope["traceId"]
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        if envelope["code"] != 0:
+            raise api_error(envelope["code"], envelope.get("msg"), STATUS_PATH, trace_id)
+        raise MalformedResponseError("The status answer has no 'data' object", endpoint=STATUS_PATH,
+                                     trace_id=trace_id)
+    successes = [_success_entry(entry, trace_id) for entry in _entries(data, "successDetails", trace_id)]
+    failures = [_failure_entry(entry, trace_id) for entry in _entries(data, "failDetails", trace_id)]
+    return successes, failures, trace_id
+
+
+def _entries(data, field, trace_id):
+    entries = data.get(field)
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise MalformedResponseError("The status answer's %s is not a list of objects" % field,
+                                     endpoint=STATUS_PATH, trace_id=trace_id)
+    return entries
+
+
+def _success_entry(entry, trace_id):
+    phone_id = _answer_id(entry, STATUS_PATH, trace_id)
+    status = entry.get("status")
+    if not _is_int(status):
+        raise MalformedResponseError("Phone %s has no integer status in the answer" % phone_id,
+                                     endpoint=STATUS_PATH, trace_id=trace_id)
+    serial_name = entry.get("serialName")
+    return {
+        "id": phone_id,
+        "serial_name": serial_name if isinstance(serial_name, str) else "",
+        "status": status,
+        "status_name": status_name(status),
+    }
+
+
+def _failure_entry(entry, trace_id):
+    phone_id = _answer_id(entry, STATUS_PATH, trace_id)
+    code = entry.get("code")
+    msg = entry.get("msg")
+    return {"id": phone_id, "code": code if _is_int(code) else None, "msg": msg if isinstance(msg, str) else ""}
+
+
+def _answer_id(entry, endpoint, trace_id):
+    phone_id = entry.get("id")
+    if _is_int(phone_id):
+        phone_id = str(phone_id)
+    if not isinstance(phone_id, str) or not phone_id:
+        raise MalformedResponseError("An entry of the answer has no phone id", endpoint=endpoint, trace_id=trace_id)
+    return phone_id
+
+
+def _merge_status_batch(report, batch, successes, failures, trace_id):
+    asked = set(batch)
+    for phone in successes:
+        if phone["id"] not in asked:
+            report.warnings.append("The status answer (traceId %s) named phone %s, which was not asked for; ignored"
+                                   % (trace_id, phone["id"]))
+            continue
+        report.phones[phone["id"]] = phone
+    for failure in failures:
+        if failure["id"] not in asked:
+            report.warnings.append("The status answer (traceId %s) reported a failure for phone %s, which was not "
+                                   "asked for; ignored" % (trace_id, failure["id"]))
+            continue
+        if failure["id"] in report.phones:
+            report.warnings.append("The status answer (traceId %s) gave phone %s both a status and a failure; "
+                                   "the status was kept" % (trace_id, failure["id"]))
+            continue
+        report.failures[failure["id"]] = failure
+    for phone_id in batch:
+        if phone_id not in report.phones and phone_id not in report.failures:
+            report.failures[phone_id] = {
+                "id": phone_id, "code": None,
+                "msg": "the API answered neither a status nor a failure for this phone (traceId %s)" % trace_id,
+            }
+
+
+def list_filter_body(filters):
+    """The API fields for the given snake_case filters, type-checked; unknown names are an error."""
+    body = {}
+    for name, value in (filters or {}).items():
+        if name not in LIST_FILTERS:
+            raise ConfigError("Unknown filter %r; known filters: %s" % (name, ", ".join(sorted(LIST_FILTERS))))
+        if value is None or value == "" or value == []:
+            continue
+        field, kind = LIST_FILTERS[name]
+        if kind is list:
+            if not isinstance(value, (list, tuple)):
+                value = [value]
+            value = normalize_ids(value, "filters.%s" % name) if name == "ids" else [_filter_text(name, v)
+                                                                                     for v in value]
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError("filters.%s must be an integer, got %r" % (name, value))
+        else:
+            value = _filter_text(name, value)
+        body[field] = value
+    return body
+
+
+def _filter_text(name, value):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError("filters.%s must hold strings, got %r" % (name, value))
+    return str(value)
+
+
+def list_phones(transport, filters=None, concurrency=1):
+    """Every phone the filters select, as raw API items, each exactly once.
+
+    Pages of 100; the first page's total tells how many more to ask for, in parallel. A listing
+    whose pages do not add up (phones created or deleted while paging) is read again, and if it
+    still does not add up the run fails rather than return a partial fleet.
+    """
+    body = list_filter_body(filters)
+    if "ids" in body:
+        return _list_by_ids(transport, body, concurrency)
+    problem = None
+    for _attempt in range(LISTING_ATTEMPTS):
+        items, problem = _list_all_pages(transport, body, concurrency)
+        if problem is None:
+            return items
+        transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
+    raise IncompleteResultError(
+        "The phone list did not add up in %d readings: %s" % (LISTING_ATTEMPTS, problem), endpoint=LIST_PATH,
+        advice="phones were being created or deleted during the run; run again when the fleet is stable",
+    )
+
+
+def _list_all_pages(transport, body, concurrency):
+    first = _list_page(transport, dict(body, page=1, pageSize=MAX_PAGE_SIZE))
+    total = first["total"]
+    pages = max(1, int(math.ceil(total / float(MAX_PAGE_SIZE))))
+    rest = run_parallel(lambda page: _list_page(transport, dict(body, page=page, pageSize=MAX_PAGE_SIZE)),
+                        range(2, pages + 1), concurrency, transport.stop_event)
+    items = {}
+    duplicates = 0
+    for number, page in enumerate([first] + rest, start=1):
+        if page["total"] != total:
+            return None, "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
+        expected = min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE)
+        if len(page["items"]) != expected:
+            return None, "page %d of %d held %d phones, expected %d (traceId %s)" % (
+                number, pages, len(page["items"]), expected, page["traceId"])
+        for item in page["items"]:
+            if item["id"] in items:
+                duplicates += 1
+            items[item["id"]] = item
+    if duplicates:
+        return None, "%d phones appeared on two pages" % duplicates
+    return list(items.values()), None
+
+
+def _list_by_ids(transport, body, concurrency):
+    ids = body.pop("ids")
+    answers = run_parallel(lambda chunk: _list_page(transport, dict(body, ids=chunk)),
+                           list(chunked(ids, MAX_IDS_PER_CALL)), concurrency, transport.stop_event)
+    items = {}
+    for page in answers:
+        for item in page["items"]:
+            items.setdefault(item["id"], item)
+    return [items[i] for i in ids if i in items]
+
+
+def _list_page(transport, body):
+    envelope = transport.post(LIST_PATH, body)
+    trace_id = envelope["traceId"]
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise MalformedResponseError("The list answer has no 'data' object", endpoint=LIST_PATH, trace_id=trace_id)
+    total = data.get("total")
+    items = data.get("items")
+    if items is None:
+        items = []
+    if not _is_int(total) or total < 0:
+        raise MalformedResponseError("The list answer has no valid 'total'", endpoint=LIST_PATH, trace_id=trace_id)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedResponseError("The list answer's items are not a list of objects", endpoint=LIST_PATH,
+                                     trace_id=trace_id)
+    if len(items) > MAX_PAGE_SIZE:
+        raise MalformedResponseError("The list answer holds %d items, more than a page of %d"
+                                     % (len(items), MAX_PAGE_SIZE), endpoint=LIST_PATH, trace_id=trace_id)
+    for item in items:
+        item["id"] = _answer_id(item, LIST_PATH, trace_id)
+    return {"total": total, "items": items, "traceId": trace_id}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+

@@ -1,0 +1,203 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    LockedError,
+    MalformedResponseError,
+    RateLimitError,
+    TransportError,
+)
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import _retry_after
+from ansible_collections.geelark.cloudphone.plugins.module_utils._version import COLLECTION_VERSION
+
+from ...conftest import API_KEY, APP_ID, TOKEN
+
+PAGE = {"page": 1, "pageSize": 10}
+
+
+def test_token_auth_is_accepted(emulator, make_client):
+    envelope = make_client().transport.post(LIST_PATH, PAGE)
+    assert envelope["code"] == 0
+    assert envelope["data"]["total"] == 250
+
+
+def test_signature_auth_is_accepted_and_the_key_never_leaves(emulator, make_client):
+    client = make_client(token=None, app_id=APP_ID, api_key=API_KEY)
+    assert client.transport.post(LIST_PATH, PAGE)["code"] == 0
+    assert emulator.stats()["secret_leaks"] == 0
+
+
+def test_user_agent_names_the_collection_and_version(emulator, make_client):
+    make_client().transport.post(LIST_PATH, PAGE)
+    assert emulator.stats()["user_agents"] == ["geelark.cloudphone/%s" % COLLECTION_VERSION]
+
+
+@pytest.mark.parametrize("options", [{"token": "wrong"}, {"token": None, "app_id": APP_ID, "api_key": "wrong"}])
+def test_bad_credentials_fail_fast_with_40003_and_advice(emulator, make_client, options):
+    with pytest.raises(AuthError) as info:
+        make_client(**options).transport.post(LIST_PATH, PAGE)
+    error = info.value
+    assert error.code == 40003
+    assert error.attempts is None
+    assert error.trace_id and error.trace_id in str(error)
+    assert "GEELARK_TOKEN" in str(error) and "wrong" not in str(error)
+    assert emulator.stats()["requests"] == {LIST_PATH: 1}
+
+
+@pytest.mark.parametrize("code, error_type, fragment", [
+    (40015, AuthError, "insufficient permissions"),
+    (40016, AuthError, "whitelist"),
+    (40014, LockedError, "locked for 2 hours"),
+    (40004, APIError, "parameter validation failed"),
+    (40008, APIError, "pagination parameter out of range"),
+    (43999, APIError, "undocumented code"),
+])
+def test_hard_api_codes_fail_on_the_first_attempt(emulator, make_client, code, error_type, fragment):
+    emulator.queue_faults({"kind": "code", "code": code, "msg": "nope"})
+    with pytest.raises(error_type) as info:
+        make_client().transport.post(LIST_PATH, PAGE)
+    assert info.value.code == code
+    assert fragment in str(info.value)
+    assert "code %d" % code in str(info.value)
+    assert emulator.stats()["total_requests"] == 1
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "http", "status": 502},
+    {"kind": "http", "status": 503, "body": "<html><h1>Service Unavailable</h1></html>"},
+    {"kind": "http", "status": 429},
+    {"kind": "reset"},
+    {"kind": "raw", "body": "<html>gateway</html>"},
+    {"kind": "raw", "hex": "fffe00"},
+    {"kind": "code", "code": 40007, "msg": "too frequent"},
+    {"kind": "code", "code": 40017, "msg": "too many"},
+    {"kind": "code", "code": 50000, "msg": "internal"},
+])
+def test_transient_faults_are_retried_until_success(emulator, make_client, fault):
+    emulator.queue_faults(fault, fault)
+    client = make_client()
+    assert client.transport.post(LIST_PATH, PAGE)["data"]["total"] == 250
+    assert emulator.stats()["total_requests"] == 3
+    assert client.transport.retry_count == 2
+
+
+def test_a_hung_request_times_out_and_is_retried(emulator, make_client):
+    emulator.queue_faults({"kind": "hang", "seconds": 1.0})
+    client = make_client(timeout=0.3)
+    assert client.transport.post(LIST_PATH, PAGE)["code"] == 0
+    assert client.transport.retry_count == 1
+
+
+def test_retries_are_bounded_and_the_error_counts_attempts(emulator, make_client):
+    emulator.queue_faults(*[{"kind": "http", "status": 502}] * 10)
+    with pytest.raises(TransportError) as info:
+        make_client(retries=2).transport.post(LIST_PATH, PAGE)
+    assert info.value.http_status == 502
+    assert info.value.attempts == 3
+    assert "after 3 attempts" in str(info.value)
+    assert "502 Bad Gateway" in str(info.value)
+    assert emulator.stats()["total_requests"] == 3
+
+
+def test_rate_limit_still_failing_after_retries_is_a_rate_limit_error(emulator, make_client):
+    emulator.queue_faults(*[{"kind": "code", "code": 40007}] * 5)
+    with pytest.raises(RateLimitError, match="lower rate_limit"):
+        make_client(retries=1).transport.post(LIST_PATH, PAGE)
+
+
+def test_writes_are_not_retried(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 502})
+    with pytest.raises(TransportError):
+        make_client().transport.post(LIST_PATH, PAGE, retry=False)
+    assert emulator.stats()["total_requests"] == 1
+
+
+def test_retry_after_is_honoured(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 429, "headers": {"Retry-After": "1"}})
+    started = time.monotonic()
+    make_client(retry_max_delay=5).transport.post(LIST_PATH, PAGE)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_retry_after_parses_seconds_and_dates():
+    assert _retry_after("7") == 7.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_every_retry_is_signed_afresh(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 502})
+    make_client(token=None, app_id=APP_ID, api_key=API_KEY).transport.post(LIST_PATH, PAGE)
+    trace_ids = emulator.stats()["trace_ids"]
+    assert len(trace_ids) == 2 and trace_ids[0] != trace_ids[1]
+
+
+def test_non_200_client_errors_are_not_retried(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 404, "body": "no such path"})
+    with pytest.raises(TransportError, match="check api_url") as info:
+        make_client().transport.post(LIST_PATH, PAGE)
+    assert info.value.http_status == 404
+    assert emulator.stats()["total_requests"] == 1
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("[1, 2]", "JSON but not an object"),
+    ('{"msg": "no code"}', "no integer 'code'"),
+    ('{"code": "0"}', "no integer 'code'"),
+])
+def test_malformed_envelopes_raise_a_typed_error(emulator, make_client, body, fragment):
+    emulator.queue_faults({"kind": "raw", "body": body})
+    with pytest.raises(MalformedResponseError, match=fragment):
+        make_client().transport.post(LIST_PATH, PAGE)
+
+
+def test_secrets_are_redacted_from_body_excerpts(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 400, "body": "bad token %s" % TOKEN})
+    with pytest.raises(TransportError) as info:
+        make_client().transport.post(LIST_PATH, PAGE)
+    assert TOKEN not in str(info.value)
+    assert "********" in str(info.value)
+
+
+def _closed_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_unreachable_api_fails_after_retries_with_advice(make_client):
+    with pytest.raises(TransportError) as info:
+        make_client(api_url="http://127.0.0.1:%d" % _closed_port(), retries=1).transport.post(STATUS_PATH, {})
+    assert "Cannot reach" in str(info.value)
+    assert info.value.attempts == 2
+    assert "GEELARK_API_URL" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["openapi.geelark.com", "ftp://x", "", "https://", "http://host/path?q=1", 42])
+def test_bad_api_url_is_refused_before_any_request(make_client, url):
+    with pytest.raises(ConfigError, match="is not an http"):
+        make_client(api_url=url)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("timeout", 0), ("timeout", "10"), ("retries", -1), ("retries", 1.5), ("rate_limit", True),
+    ("concurrency", 0), ("concurrency", 65),
+])
+def test_bad_numeric_options_are_refused(make_client, option, value):
+    with pytest.raises(ConfigError, match=option):
+        make_client(**{option: value})
