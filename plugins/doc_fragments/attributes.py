@@ -1,0 +1,25 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Attributes shared by the collection's read-only modules.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same result as a normal run.
+    support: full
+    details: This module only reads; check mode changes nothing about what it does.
+  diff_mode:
+    description: Will return details on what has changed.
+    support: N/A
+    details: This module never changes anything.
+  action_group:
+    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
+    support: full
+    membership:
+      - geelark.cloudphone.all
+"""

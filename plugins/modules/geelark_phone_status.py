@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: geelark_phone_status
+short_description: Get the status of GeeLark cloud phones
+version_added: 1.0.0
+description:
+  - Returns the status of GeeLark cloud phones by ID, for tasks that check, assert or wait on state.
+  - Asks C(/open/v1/phone/status) 100 IDs at a time and merges the answers by ID, so any number of
+    IDs can be given. Every ID ends up either in RV(phones) or in RV(failures); none is dropped.
+  - Status codes are named V(started) (0), V(starting) (1), V(shut_down) (2) and V(expired) (3);
+    any other code is named V(unknown).
+  - One task for many phones is the right pattern at scale, rather than one task per host;
+    GeeLark allows 200 requests a minute per API, and one call covers 100 phones.
+author:
+  - geelark.cloudphone contributors
+extends_documentation_fragment:
+  - geelark.cloudphone.api
+  - geelark.cloudphone.attributes.info_module
+options:
+  ids:
+    description:
+      - IDs of the phones, any number of them. Duplicates are removed, the first occurrence kept.
+      - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
+        is turned into its exact decimal string, and one read as a float is refused because it
+        has lost digits.
+      - An empty list returns empty results without calling the API.
+    type: list
+    elements: raw
+    required: true
+  fail_on_missing:
+    description:
+      - Fail the task when the API cannot give the status of some IDs (for example 42001, the
+        phone does not exist), naming them. The results are still returned.
+    type: bool
+    default: false
+requirements:
+  - requests
+seealso:
+  - plugin: geelark.cloudphone.geelark
+    plugin_type: inventory
+"""
+
+EXAMPLES = r"""
+- name: Check phones with token auth set once for the play
+  module_defaults:
+    group/geelark.cloudphone.all:
+      token: "{{ vault_geelark_token }}"
+  block:
+    - name: Get the status of three phones
+      geelark.cloudphone.geelark_phone_status:
+        ids:
+          - "601876382020062634"
+          - "601876382020062635"
+          - "601876382020062636"
+      register: status
+
+    - name: Assert that they are started
+      ansible.builtin.assert:
+        that: status.by_status.started | length == 3
+        fail_msg: "Not started: {{ status.phones | rejectattr('status_name', '==', 'started') | map(attribute='id') }}"
+
+- name: Wait until phones are started, with app_id and api_key from GEELARK_APP_ID and GEELARK_API_KEY
+  geelark.cloudphone.geelark_phone_status:
+    ids: "{{ phone_ids }}"
+  register: status
+  until: status.by_status.started | length == phone_ids | length
+  retries: 30
+  delay: 10
+
+- name: Check every phone of an inventory group in one task (100 phones per API call)
+  geelark.cloudphone.geelark_phone_status:
+    ids: "{{ groups['geelark'] | map('extract', hostvars, 'geelark_id') | list }}"
+    fail_on_missing: true
+  run_once: true
+  delegate_to: localhost
+  register: fleet
+"""
+
+RETURN = r"""
+phones:
+  description: The phones the API answered for, in the order their IDs were given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The phone's ID.
+      type: str
+      sample: "601876382020062634"
+    serial_name:
+      description: The phone's name.
+      type: str
+      sample: tk-warm-01
+    status:
+      description: The status code.
+      type: int
+      sample: 0
+    status_name:
+      description: The status name, V(started), V(starting), V(shut_down), V(expired) or V(unknown).
+      type: str
+      sample: started
+failures:
+  description: The IDs the API could not answer for, in the order they were given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The phone's ID.
+      type: str
+      sample: "999999999999999999"
+    code:
+      description: The API's code for this phone, for example 42001 (not found); null when the API answered nothing for it.
+      type: int
+      sample: 42001
+    msg:
+      description: The API's message.
+      type: str
+      sample: env not found
+by_status:
+  description:
+    - Phone IDs by status name. The keys V(started), V(starting), V(shut_down) and V(expired) are always
+      present; V(unknown) is added when the API reports a status code outside 0 to 3.
+  returned: always
+  type: dict
+  sample: {"started": ["601876382020062634"], "starting": [], "shut_down": [], "expired": []}
+total_amount:
+  description: How many distinct IDs were asked for, over all batches.
+  returned: always
+  type: int
+  sample: 3
+success_amount:
+  description: How many of them the API answered with a status.
+  returned: always
+  type: int
+  sample: 2
+fail_amount:
+  description: How many of them are in RV(failures).
+  returned: always
+  type: int
+  sample: 1
+error:
+  description: Details of the API error that failed the task.
+  returned: when the API call failed
+  type: dict
+  contains:
+    endpoint:
+      description: The API path that failed.
+      type: str
+    code:
+      description: The API code, when the API answered one.
+      type: int
+    trace_id:
+      description: The request's traceId, to quote to GeeLark support.
+      type: str
+    http_status:
+      description: The HTTP status, for transport failures.
+      type: int
+    attempts:
+      description: How many attempts were made.
+      type: int
+"""
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+
+
+def status_result(report):
+    phones = report.phone_list()
+    failures = report.failure_list()
+    return dict(
+        changed=False,
+        phones=phones,
+        failures=failures,
+        by_status=report.by_status(),
+        total_amount=len(report.ids),
+        success_amount=len(phones),
+        fail_amount=len(failures),
+    )
+
+
+def missing_message(failures, total):
+    listed = ", ".join(
+        "%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, ""))) for f in failures
+    )
+    return "The API did not answer for %d of %d phones: %s" % (len(failures), total, listed)
+
+
+def main():
+    geelark = GeeLarkModule(
+        argument_spec=dict(
+            ids=dict(type="list", elements="raw", required=True),
+            fail_on_missing=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    module = geelark.module
+    try:
+        with geelark.client() as client:
+            report = client.phone_status(module.params["ids"])
+    except GeeLarkError as error:
+        geelark.fail_from(error, changed=False)
+    for warning in report.warnings:
+        module.warn(warning)
+    result = status_result(report)
+    if module.params["fail_on_missing"] and result["failures"]:
+        module.fail_json(msg=missing_message(result["failures"], result["total_amount"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

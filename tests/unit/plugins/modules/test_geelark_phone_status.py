@@ -1,0 +1,178 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
+from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_status
+
+from ...conftest import API_KEY, APP_ID, TOKEN
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    from unittest import mock
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
+            yield
+
+
+@pytest.fixture
+def run(emulator, capsys, monkeypatch):
+    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def runner(**args):
+        args.setdefault("api_url", emulator.url)
+        args.setdefault("retry_backoff", 0.01)
+        if "app_id" not in args:
+            args.setdefault("token", TOKEN)
+        args = dict((k, v) for k, v in args.items() if v is not None)  # absent, as when a task omits it
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exit_info:
+                geelark_phone_status.main()
+        out = capsys.readouterr().out
+        for secret in (TOKEN, API_KEY):
+            assert secret not in out
+        result = json.loads(out)
+        assert (exit_info.value.code == 0) == (not result.get("failed"))
+        return result
+
+    return runner
+
+
+def ids_of(emulator, count):
+    return list(emulator.true_status())[:count]
+
+
+def test_returns_every_phone_in_request_order_with_names(emulator, run):
+    ids = ids_of(emulator, 120)
+    truth = emulator.true_status()
+    result = run(ids=list(reversed(ids)))
+    assert result["changed"] is False
+    assert [p["id"] for p in result["phones"]] == list(reversed(ids))
+    assert all(p["status"] == truth[p["id"]] for p in result["phones"])
+    assert set(result["by_status"]) == {"started", "starting", "shut_down", "expired"}
+    assert sorted(i for v in result["by_status"].values() for i in v) == sorted(ids)
+    assert (result["total_amount"], result["success_amount"], result["fail_amount"]) == (120, 120, 0)
+    assert len(emulator.request_bodies(STATUS_PATH)) == 2
+
+
+def test_signature_auth_works(emulator, run):
+    result = run(ids=ids_of(emulator, 2), app_id=APP_ID, api_key=API_KEY)
+    assert len(result["phones"]) == 2
+    assert emulator.stats()["secret_leaks"] == 0
+
+
+def test_credentials_from_environment(emulator, run, monkeypatch):
+    monkeypatch.setenv("GEELARK_APP_ID", APP_ID)
+    monkeypatch.setenv("GEELARK_API_KEY", API_KEY)
+    result = run(ids=ids_of(emulator, 1), app_id=None)
+    assert len(result["phones"]) == 1
+
+
+def test_integer_ids_become_exact_strings_and_duplicates_go(emulator, run):
+    first, second = ids_of(emulator, 2)
+    result = run(ids=[int(first), second, first])
+    assert [p["id"] for p in result["phones"]] == [first, second]
+
+
+def test_unknown_ids_are_reported_as_failures(emulator, run):
+    result = run(ids=["999", ids_of(emulator, 1)[0]])
+    assert result["failures"] == [{"id": "999", "code": 42001, "msg": "env not found"}]
+    assert (result["total_amount"], result["success_amount"], result["fail_amount"]) == (2, 1, 1)
+    assert "failed" not in result
+
+
+def test_fail_on_missing_fails_naming_the_ids(emulator, run):
+    result = run(ids=["999", ids_of(emulator, 1)[0]], fail_on_missing=True)
+    assert result["failed"] is True
+    assert result["msg"] == "The API did not answer for 1 of 2 phones: 999 (42001 env not found)"
+    assert len(result["phones"]) == 1
+
+
+def test_unknown_status_codes_get_their_own_group(emulator, run):
+    phone = ids_of(emulator, 1)[0]
+    emulator.set_status([phone], 7)
+    result = run(ids=[phone])
+    assert result["by_status"]["unknown"] == [phone]
+    assert result["phones"][0]["status_name"] == "unknown"
+
+
+def test_empty_ids_send_no_request(emulator, run):
+    result = run(ids=[])
+    assert result["phones"] == [] and result["by_status"]["started"] == []
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_check_mode_returns_the_same_answer(emulator, run):
+    ids = ids_of(emulator, 3)
+    assert run(ids=ids, _ansible_check_mode=True)["phones"] == run(ids=ids)["phones"]
+
+
+def test_wrong_token_fails_with_code_and_trace_id_and_no_secret(emulator, run):
+    result = run(ids=ids_of(emulator, 1), token="not-the-token")
+    assert result["failed"] is True
+    assert "40003" in result["msg"] and result["error"]["code"] == 40003
+    assert result["error"]["trace_id"] in result["msg"]
+    assert "not-the-token" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("code, fragment", [
+    (40014, "locked for 2 hours"),
+    (40016, "whitelist"),
+    (40004, "parameter validation failed"),
+])
+def test_api_errors_fail_clearly(emulator, run, code, fragment):
+    emulator.queue_faults({"kind": "code", "code": code})
+    result = run(ids=ids_of(emulator, 1))
+    assert result["failed"] is True
+    assert fragment in result["msg"] and "code %d" % code in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+
+
+def test_transport_failure_after_retries(emulator, run):
+    emulator.queue_faults(*[{"kind": "http", "status": 503}] * 3)
+    result = run(ids=ids_of(emulator, 1), retries=2)
+    assert result["failed"] is True
+    assert result["error"]["http_status"] == 503 and result["error"]["attempts"] == 3
+
+
+def test_malformed_answer_fails_clearly(emulator, run):
+    emulator.queue_faults({"kind": "code", "code": 0, "data": {"successDetails": [{"id": "1", "status": "on"}]}})
+    result = run(ids=["1"])
+    assert result["failed"] is True and "no integer status" in result["msg"]
+
+
+def test_unreachable_api(run):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    result = run(ids=["1"], api_url="http://127.0.0.1:%d" % port, retries=0)
+    assert result["failed"] is True and "Cannot reach" in result["msg"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"token": None}, "No GeeLark credentials were given"),
+    ({"app_id": APP_ID}, "app_id was given without api_key"),
+    ({"ids": [6.01876382020062634e17]}, "lose precision"),
+    ({"ids": [None]}, "not a phone ID"),
+    ({"api_url": "openapi.geelark.com"}, "is not an http(s) URL"),
+    ({"concurrency": 0}, "concurrency must be"),
+])
+def test_bad_input_fails_before_any_request(emulator, run, args, fragment):
+    args.setdefault("ids", ["1"])
+    result = run(**args)
+    assert result["failed"] is True and fragment in result["msg"]
+    assert emulator.stats()["total_requests"] == 0
