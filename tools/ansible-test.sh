@@ -17,7 +17,8 @@ dest=$work/ansible_collections/geelark/cloudphone
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',*$/\1/p" \
   "$("$bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1)
 cache=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
-if [ -n "$pip_version" ] && [ ! -s "$cache" ]; then
+# Install the stand-in where nothing is cached, or refresh an older copy of it; never touch the real script.
+if [ -n "$pip_version" ] && { [ ! -s "$cache" ] || grep -q "Stand-in for the pip bootstrap" "$cache"; }; then
   mkdir -p "$(dirname "$cache")"
   cp "$root/tools/get_pip_standin.py" "$cache"
 fi

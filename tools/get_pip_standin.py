@@ -23,7 +23,9 @@ def main():
     sys.path.insert(0, wheels[-1])
     from pip._internal.cli.main import main as pip_main
 
-    sys.exit(pip_main(["install"] + sys.argv[1:]))
+    # get-pip's own switches; plain pip does not know them and installs neither package unasked.
+    args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+    sys.exit(pip_main(["install"] + args))
 
 
 if __name__ == "__main__":

@@ -316,4 +316,3 @@ def _list_page(transport, body):
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
-

@@ -18,7 +18,7 @@ description:
   - One task for many phones is the right pattern at scale, rather than one task per host;
     GeeLark allows 200 requests a minute per API, and one call covers 100 phones.
 author:
-  - geelark.cloudphone contributors
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.attributes.info_module

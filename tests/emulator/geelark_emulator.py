@@ -71,7 +71,7 @@ def make_phone(index, rng, status=None):
     name_index = index - 1 if index % 40 == 39 else index
     return {
         "id": str(601876382020000000 + index * 7919),
-        "serialName": "%s-%05d" % (group_name, name_index),
+        "serialName": "%s-%05d" % (_GROUPS[name_index % len(_GROUPS)][1], name_index),
         "serialNo": str(index + 1),
         "group": {"id": group_id, "name": group_name, "remark": group_remark},
         "remark": "batch %d" % (index // 100),
@@ -98,7 +98,7 @@ def make_fleet(count, seed=1):
 
 
 def _mac(rng):
-    return ":".join("%02X" % rng.randrange(256) for _ in range(6))
+    return ":".join("%02X" % rng.randrange(256) for dummy in range(6))
 
 
 def expected_signature(app_id, trace_id, ts, nonce, api_key):

@@ -33,7 +33,7 @@ def test_signature_covers_the_trace_id_exactly_as_sent():
 
 
 def test_trace_ids_are_32_upper_hex_and_unique():
-    ids = {new_trace_id() for _ in range(1000)}
+    ids = {new_trace_id() for dummy in range(1000)}
     assert len(ids) == 1000
     assert all(re.fullmatch(r"[0-9A-F]{32}", i) for i in ids)
 

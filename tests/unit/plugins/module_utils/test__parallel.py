@@ -20,7 +20,7 @@ def test_results_keep_the_order_of_the_items():
 def test_concurrency_is_bounded():
     active, peak, lock = [0], [0], threading.Lock()
 
-    def work(_):
+    def work(dummy):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])

@@ -193,7 +193,7 @@ def test_a_listing_that_changes_while_paging_is_read_again(emulator, make_client
 
 
 def test_a_listing_that_never_adds_up_fails_loudly(emulator, make_client):
-    emulator.queue_faults(*[{"kind": "mutate", "path": LIST_PATH, "add": [{}]} for _ in range(9)])
+    emulator.queue_faults(*[{"kind": "mutate", "path": LIST_PATH, "add": [{}]} for dummy in range(9)])
     with pytest.raises(IncompleteResultError, match="did not add up in 3 readings"):
         make_client(concurrency=1).list_phones()
 

@@ -21,13 +21,13 @@ class FakeClock:
 
 def test_a_run_within_the_budget_goes_out_as_one_burst():
     budget = RequestBudget(180, clock=FakeClock())
-    assert [budget.reserve() for _ in range(180)] == [0.0] * 180
+    assert [budget.reserve() for dummy in range(180)] == [0.0] * 180
 
 
 def test_past_the_budget_each_request_waits_for_a_slot_a_window_later():
     clock = FakeClock()
     budget = RequestBudget(3, clock=clock, window=60)
-    assert [budget.reserve() for _ in range(7)] == [0, 0, 0, 60, 60, 60, 120]
+    assert [budget.reserve() for dummy in range(7)] == [0, 0, 0, 60, 60, 60, 120]
     clock.now += 60
     assert budget.reserve() == 60  # queued behind the slot booked at 120 for an earlier caller
 
@@ -52,7 +52,7 @@ def test_endpoints_have_separate_budgets():
 
 def test_zero_disables_pacing():
     limiter = RateLimiter(0)
-    assert all(limiter.reserve("/a") == 0 for _ in range(1000))
+    assert all(limiter.reserve("/a") == 0 for dummy in range(1000))
 
 
 def test_reservations_are_thread_safe():
@@ -61,12 +61,12 @@ def test_reservations_are_thread_safe():
     lock = threading.Lock()
 
     def worker():
-        for _ in range(25):
+        for dummy in range(25):
             wait = budget.reserve()
             with lock:
                 waits.append(wait)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker) for dummy in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,0 +1,305 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: geelark
+short_description: GeeLark cloud phones as hosts, grouped by status
+version_added: 1.0.0
+description:
+  - Lists every GeeLark cloud phone through C(/open/v1/phone/list), all pages, then asks
+    C(/open/v1/phone/status) 100 phones at a time; the status endpoint is the authority (only it
+    reports V(3), expired).
+  - Puts every phone in the group C(geelark) and in a status group, C(status_started),
+    C(status_starting), C(status_shut_down) or C(status_expired) (C(status_unknown) for codes
+    outside 0 to 3). The four status groups always exist, so a play for an empty one matches
+    nothing instead of failing.
+  - Host names are the phones' serial names (or IDs, see O(hostname)). GeeLark does not keep
+    serial names unique; phones that share a name are each named C(<serial name>_<ID>), and a
+    warning lists them. No phone is ever dropped for its name.
+  - A phone deleted between the list call and the status call (status failure 42001) is left out
+    with a warning. A phone the status call does not answer for keeps the status from the list,
+    with a warning.
+  - The raw API data is cached (without proxy passwords) when O(cache) is on; groups and
+    variables are rebuilt from it on every run, and a cache hit sends no request at all.
+  - Every string that comes from the API is marked unsafe, so a template inside a phone's name or
+    remark is never rendered.
+  - Uses a YAML configuration file whose name ends with C(.geelark.yml) or C(.geelark.yaml).
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - geelark.cloudphone.api
+  - geelark.cloudphone.api.plugins
+requirements:
+  - requests
+options:
+  plugin:
+    description: The name of this plugin; makes the file an inventory source of it.
+    required: true
+    type: str
+    choices: [geelark.cloudphone.geelark]
+  filters:
+    description:
+      - Server-side filters of the phone list, sent with every list call.
+      - V(group_name) (GeeLark group name), V(serial_name), V(remark), V(tags) (list of tag names),
+        V(charge_mode) (0 per minute, 1 monthly), V(open_status) (0 off, 1 on), V(ids) (list of
+        phone IDs; any number, asked 100 at a time) and V(serial_nos) (list).
+      - An unknown name is an error, so a typo never widens the listing silently.
+    type: dict
+    default: {}
+  statuses:
+    description:
+      - Keep only phones whose status name is in this list. Empty keeps every phone.
+    type: list
+    elements: str
+    choices: [started, starting, shut_down, expired, unknown]
+    default: []
+  status_group_prefix:
+    description: Prefix of the status group names.
+    type: str
+    default: status_
+  hostname:
+    description:
+      - What names the hosts. V(serial_name) uses the phone's name (shared names get the ID appended),
+        V(id) uses the phone's ID.
+    type: str
+    choices: [serial_name, id]
+    default: serial_name
+"""
+
+EXAMPLES = r"""
+# fleet.geelark.yml: every phone, token from the GEELARK_TOKEN environment variable
+plugin: geelark.cloudphone.geelark
+
+# warmup.geelark.yml: one GeeLark group, app ID and key from vault, cached for 10 minutes
+plugin: geelark.cloudphone.geelark
+app_id: "{{ vault_geelark_app_id }}"
+api_key: "{{ vault_geelark_api_key }}"
+filters:
+  group_name: warmup
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/geelark-inventory
+cache_timeout: 600
+
+# by-group.geelark.yml: running phones only, named by ID, grouped by GeeLark group and tag
+plugin: geelark.cloudphone.geelark
+hostname: id
+statuses: [started, starting]
+keyed_groups:
+  - key: geelark_group.name
+    prefix: group
+  - key: geelark_tags
+    prefix: tag
+groups:
+  uk: geelark_equipment.countryName == 'United Kingdom'
+compose:
+  phone_label: geelark_serial_name ~ ' (' ~ geelark_status_name ~ ')'
+"""
+
+import hashlib
+import json
+import typing as t
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES, status_name
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
+
+display = Display()
+
+# Bumped when the cached payload changes shape; an older entry is treated as a miss.
+CACHE_FORMAT = 1
+_CREDENTIAL_OPTIONS = ("token", "app_id", "api_key", "api_url")
+
+
+class PhoneHostVars(t.TypedDict):
+    """What every host carries; the one place this is written down."""
+
+    geelark_id: str
+    geelark_serial_name: str
+    geelark_serial_no: str
+    geelark_status: int
+    geelark_status_name: str
+    geelark_group: dict
+    geelark_tags: list
+    geelark_remark: str
+    geelark_charge_mode: t.Optional[int]
+    geelark_equipment: dict
+    geelark_proxy: dict
+
+
+def strip_secrets(item):
+    """A list item without the proxy password, the one secret the API hands out."""
+    proxy = item.get("proxy")
+    if isinstance(proxy, dict) and "password" in proxy:
+        item = dict(item, proxy=dict((k, v) for k, v in proxy.items() if k != "password"))
+    return item
+
+
+def host_vars(item, status):
+    """The host variables of one phone (plain data; marked unsafe when added)."""
+    group = item.get("group") if isinstance(item.get("group"), dict) else {}
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    charge_mode = item.get("chargeMode")
+    return PhoneHostVars(
+        geelark_id=item["id"],
+        geelark_serial_name=_text(item.get("serialName")),
+        geelark_serial_no=_text(item.get("serialNo")),
+        geelark_status=status,
+        geelark_status_name=status_name(status),
+        geelark_group={"id": _text(group.get("id")), "name": _text(group.get("name")),
+                       "remark": _text(group.get("remark"))},
+        geelark_tags=[_text(tag.get("name")) for tag in tags if isinstance(tag, dict)],
+        geelark_remark=_text(item.get("remark")),
+        geelark_charge_mode=charge_mode if isinstance(charge_mode, int) and not isinstance(charge_mode, bool) else None,
+        geelark_equipment=item.get("equipmentInfo") if isinstance(item.get("equipmentInfo"), dict) else {},
+        geelark_proxy=strip_secrets(item).get("proxy") if isinstance(item.get("proxy"), dict) else {},
+    )
+
+
+def host_names(phones, hostname):
+    """Inventory name of each phone ID; a name shared by several phones gets their ID appended."""
+    if hostname == "id":
+        return dict((p["id"], p["id"]) for p in phones)
+    counts: dict = {}
+    for phone in phones:
+        name = _text(phone.get("serialName")).strip()
+        counts[name] = counts.get(name, 0) + 1
+    names = {}
+    for phone in phones:
+        name = _text(phone.get("serialName")).strip()
+        if not name:
+            names[phone["id"]] = phone["id"]
+        elif counts[name] > 1 or name in names.values():
+            names[phone["id"]] = "%s_%s" % (name, phone["id"])
+        else:
+            names[phone["id"]] = name
+    return names
+
+
+def _text(value):
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "geelark.cloudphone.geelark"
+
+    def verify_file(self, path):
+        if not super().verify_file(path):
+            return False
+        if path.endswith((".geelark.yml", ".geelark.yaml")):
+            return True
+        display.vvv("Skipping %s for %s: the file name must end with .geelark.yml or .geelark.yaml"
+                    % (to_native(path), self.NAME))
+        return False
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        if not HAS_REQUESTS:
+            raise AnsibleError("The %s inventory needs the Python library 'requests' on the controller: "
+                               "pip install requests" % self.NAME)
+        options = self._client_options()
+        query = self._query_fingerprint(options)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache")
+        data = None
+        if use_cache and cache:
+            try:
+                data = self._cache[cache_key]
+            except KeyError:
+                data = None
+            if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("query") != query:
+                data = None
+        if data is None:
+            data = self._fetch(options, query)
+            if use_cache:
+                self._cache[cache_key] = data
+        else:
+            display.vvv("%s: %d phones from the inventory cache, no API request" % (self.NAME, len(data["phones"])))
+        self._populate(data)
+
+    def _client_options(self):
+        options = {}
+        for name in CLIENT_OPTION_DEFAULTS:
+            value = self.get_option(name)
+            if name in _CREDENTIAL_OPTIONS and isinstance(value, str) and self.templar.is_template(value):
+                try:
+                    value = self.templar.template(value)
+                except Exception as exc:
+                    raise AnsibleError("%s: the %s option could not be templated: %s"
+                                       % (self.NAME, name, type(exc).__name__)) from None
+            options[name] = value
+        return options
+
+    def _query_fingerprint(self, options):
+        """What the cached data answers for; a change of account, URL or filters is a miss."""
+        identity = options.get("token") or "%s/%s" % (options.get("app_id"), options.get("api_key"))
+        source = json.dumps([options.get("api_url"), self.get_option("filters"), identity], sort_keys=True,
+                            default=str)
+        return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+    def _fetch(self, options, query):
+        try:
+            with GeeLarkClient.from_options(options, log=display.vvvv) as client:
+                items = client.list_phones(self.get_option("filters"))
+                report = client.phone_status([item["id"] for item in items])
+        except GeeLarkError as error:
+            raise AnsibleError("%s: %s" % (self.NAME, error)) from None
+        for warning in report.warnings:
+            display.warning("%s: %s" % (self.NAME, warning))
+        statuses = dict((phone["id"], phone["status"]) for phone in report.phone_list())
+        phones = []
+        for item in items:
+            phone_id = item["id"]
+            failure = report.failures.get(phone_id)
+            if failure is not None and failure["code"] == 42001:
+                display.warning("%s: phone %s (%s) was listed but no longer exists (42001) when its status was "
+                                "asked; it is left out" % (self.NAME, phone_id, _text(item.get("serialName"))))
+                continue
+            if failure is not None:
+                display.warning("%s: no status for phone %s (%s: %s); using the status from the list"
+                                % (self.NAME, phone_id, failure["code"], failure["msg"]))
+                listed = item.get("status")
+                statuses[phone_id] = listed if isinstance(listed, int) and not isinstance(listed, bool) else -1
+            phones.append(strip_secrets(item))
+        return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses}
+
+    def _populate(self, data):
+        wanted = set(self.get_option("statuses") or ())
+        prefix = self.get_option("status_group_prefix")
+        strict = self.get_option("strict")
+        inventory = self.inventory
+        inventory.add_group("geelark")
+        for name in STATUS_NAMES.values():
+            inventory.add_child("geelark", inventory.add_group(prefix + name))
+        phones = [p for p in data["phones"] if not wanted or status_name(data["statuses"][p["id"]]) in wanted]
+        names = host_names(phones, self.get_option("hostname"))
+        renamed = sorted(names[p["id"]] for p in phones if names[p["id"]] not in (p["id"], p.get("serialName")))
+        if renamed:
+            display.warning("%s: %d phones share a serial name with another phone and are named "
+                            "<serial name>_<ID>: %s" % (self.NAME, len(renamed), ", ".join(renamed[:20])
+                                                        + (", ..." if len(renamed) > 20 else "")))
+        compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
+        for phone in phones:
+            host = names[phone["id"]]
+            variables = wrap_var(host_vars(phone, data["statuses"][phone["id"]]))
+            inventory.add_host(host, group="geelark")
+            inventory.add_child(prefix + variables["geelark_status_name"], host)
+            for key, value in variables.items():
+                inventory.set_variable(host, key, value)
+            if compose or groups or keyed:
+                self._set_composite_vars(compose, variables, host, strict=strict)
+                self._add_host_to_composed_groups(groups, variables, host, strict=strict)
+                self._add_host_to_keyed_groups(keyed, variables, host, strict=strict)

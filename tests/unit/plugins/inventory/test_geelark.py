@@ -1,0 +1,262 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleError
+from ansible.inventory.data import InventoryData
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import inventory_loader
+from ansible.template import Templar
+
+from ansible_collections.geelark.cloudphone.plugins.inventory import geelark as geelark_inventory
+from ansible_collections.geelark.cloudphone.plugins.inventory.geelark import host_names
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import status_name
+from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
+
+from ...conftest import API_KEY, APP_ID, TOKEN
+
+STATUS_GROUPS = ["status_started", "status_starting", "status_shut_down", "status_expired"]
+
+
+@pytest.fixture
+def write_config(tmp_path, emulator, monkeypatch):
+    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def writer(name="fleet.geelark.yml", **config):
+        config.setdefault("plugin", "geelark.cloudphone.geelark")
+        config.setdefault("api_url", emulator.url)
+        config.setdefault("retry_backoff", 0.01)
+        if "app_id" not in config:
+            config.setdefault("token", TOKEN)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(config))
+        return str(path)
+
+    return writer
+
+
+def inventory_of(path, cache=True):
+    return InventoryManager(loader=DataLoader(), sources=[path], cache=cache)
+
+
+def parse_directly(path, cache=False):
+    """Run the plugin without InventoryManager, which would turn errors into warnings."""
+    loader = DataLoader()
+    plugin = inventory_loader.get("geelark.cloudphone.geelark")
+    plugin.templar = Templar(loader=loader)
+    data = InventoryData()
+    plugin.parse(data, loader, path, cache=cache)
+    return data
+
+
+def hostvars(inventory, name):
+    return inventory.get_host(name).get_vars()
+
+
+def test_every_phone_lands_in_its_status_group_by_the_status_endpoint(emulator, write_config):
+    inventory = inventory_of(write_config())
+    truth = emulator.true_status()
+    hosts = inventory.get_hosts("geelark")
+    assert len(hosts) == 250
+    seen = {}
+    for host in hosts:
+        variables = host.get_vars()
+        seen[variables["geelark_id"]] = variables["geelark_status"]
+        assert host.name in [h.name for h in inventory.get_hosts("status_" + status_name(truth[variables["geelark_id"]]))]
+    assert seen == truth
+    assert 3 in truth.values() and len(inventory.get_hosts("status_expired")) == list(truth.values()).count(3)
+    calls = emulator.stats()["requests"]
+    assert calls == {LIST_PATH: 3, STATUS_PATH: 3}
+
+
+def test_host_variables_are_complete_and_hold_no_proxy_password(emulator, write_config):
+    inventory = inventory_of(write_config())
+    phone_id = list(emulator.true_status())[5]
+    host = [h for h in inventory.get_hosts("geelark") if h.get_vars()["geelark_id"] == phone_id][0]
+    variables = host.get_vars()
+    assert {k for k in variables if k.startswith("geelark_")} == {
+        "geelark_id", "geelark_serial_name", "geelark_serial_no", "geelark_status", "geelark_status_name",
+        "geelark_group", "geelark_tags", "geelark_remark", "geelark_charge_mode", "geelark_equipment",
+        "geelark_proxy"}
+    assert variables["geelark_group"] == {"id": "590711571886417453", "name": "warmup", "remark": "accounts warming up"}
+    assert host.name == variables["geelark_serial_name"] == "warmup-00005"
+    assert len(variables["geelark_tags"]) == 2 and all(isinstance(t, str) for t in variables["geelark_tags"])
+    assert variables["geelark_proxy"] == {"type": "socks5", "server": "203.0.113.6", "port": 1085, "username": "user5"}
+    assert "proxy-secret" not in json.dumps(variables)
+    assert variables["geelark_equipment"]["countryName"] == "United States"
+
+
+def test_status_groups_always_exist_and_sit_under_geelark(write_config):
+    inventory = inventory_of(write_config(statuses=["expired"]))
+    for group in STATUS_GROUPS:
+        assert group in inventory.groups
+        assert inventory.groups["geelark"] in inventory.groups[group].parent_groups
+    assert len(inventory.get_hosts("status_started")) == 0
+    assert all(h.get_vars()["geelark_status"] == 3 for h in inventory.get_hosts("geelark"))
+
+
+def test_status_group_prefix_is_an_option(write_config):
+    inventory = inventory_of(write_config(status_group_prefix="state_"))
+    assert "state_started" in inventory.groups and "status_started" not in inventory.groups
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Warnings the plugin shows (Display itself shows each distinct text once per process)."""
+    shown = []
+    monkeypatch.setattr(geelark_inventory.display, "warning", lambda msg, *a, **kw: shown.append(msg))
+    return shown
+
+
+def test_shared_serial_names_get_the_id_and_no_phone_is_dropped(emulator, write_config, warnings):
+    inventory = inventory_of(write_config())
+    names = [h.name for h in inventory.get_hosts("geelark")]
+    assert len(names) == len(set(names)) == 250
+    twins = sorted(n for n in names if n.startswith("reels-00038"))
+    assert twins == ["reels-00038_601876382020300922", "reels-00038_601876382020308841"]
+    assert len([n for n in names if "_6018763820" in n]) == 2 * (250 // 40)
+    assert any("12 phones share a serial name" in w for w in warnings)
+
+
+def test_host_names_rule():
+    phones = [{"id": "1", "serialName": "a"}, {"id": "2", "serialName": "a"}, {"id": "3", "serialName": "b"},
+              {"id": "4", "serialName": ""}, {"id": "5", "serialName": "a_1"}]
+    assert host_names(phones, "serial_name") == {"1": "a_1", "2": "a_2", "3": "b", "4": "4", "5": "a_1_5"}
+    assert host_names(phones, "id") == {"1": "1", "2": "2", "3": "3", "4": "4", "5": "5"}
+
+
+def test_hostname_id(write_config, emulator):
+    inventory = inventory_of(write_config(hostname="id"))
+    assert sorted(h.name for h in inventory.get_hosts("geelark")) == sorted(emulator.true_status())
+
+
+def test_server_side_filters_are_sent_and_client_side_statuses_applied(emulator, write_config):
+    inventory = inventory_of(write_config(filters={"group_name": "warmup", "open_status": 1},
+                                          statuses=["started"]))
+    hosts = inventory.get_hosts("geelark")
+    assert hosts and all(h.get_vars()["geelark_group"]["name"] == "warmup" for h in hosts)
+    assert all(h.get_vars()["geelark_status_name"] == "started" for h in hosts)
+    assert emulator.request_bodies(LIST_PATH)[0] == {"groupName": "warmup", "openStatus": 1, "page": 1,
+                                                     "pageSize": 100}
+
+
+def test_unknown_filter_fails_clearly(write_config):
+    with pytest.raises(AnsibleError, match="Unknown filter 'group'"):
+        parse_directly(write_config(filters={"group": "warmup"}))
+
+
+def test_signature_auth_and_templated_credentials(emulator, write_config):
+    path = write_config(app_id="{{ 'eH6gQR4oHr3Fs' ~ 'ZpI36La01IW' }}", api_key=API_KEY)
+    assert APP_ID == "eH6gQR4oHr3FsZpI36La01IW"
+    assert len(inventory_of(path).get_hosts("geelark")) == 250
+    assert emulator.stats()["secret_leaks"] == 0
+
+
+def test_wrong_credentials_fail_with_code_and_no_secret(write_config):
+    with pytest.raises(AnsibleError) as info:
+        parse_directly(write_config(token="wrong-token-value"))
+    assert "40003" in str(info.value) and "traceId" in str(info.value)
+    assert "wrong-token-value" not in str(info.value)
+
+
+def test_cache_hit_sends_no_request_and_flush_refetches(emulator, write_config, tmp_path):
+    path = write_config(cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    first = sorted(h.name for h in inventory_of(path).get_hosts("geelark"))
+    assert emulator.stats()["total_requests"] == 6
+    emulator.reset()
+    second = inventory_of(path)
+    assert sorted(h.name for h in second.get_hosts("geelark")) == first
+    assert emulator.stats()["total_requests"] == 0
+    second.refresh_inventory()
+    assert emulator.stats()["total_requests"] == 6
+    inventory_of(path, cache=False)
+    assert emulator.stats()["total_requests"] == 12
+    cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    assert "proxy-secret" not in cached and TOKEN not in cached and "password" not in cached
+
+
+def test_cache_off_always_fetches(emulator, write_config):
+    path = write_config()
+    inventory_of(path)
+    inventory_of(path)
+    assert emulator.stats()["total_requests"] == 12
+
+
+def test_changed_filters_miss_the_cache(emulator, write_config, tmp_path):
+    cache = dict(cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    inventory_of(write_config(**cache))
+    emulator.reset()
+    inventory = inventory_of(write_config(filters={"group_name": "reels"}, **cache))
+    assert emulator.stats()["total_requests"] > 0
+    assert all(h.get_vars()["geelark_group"]["name"] == "reels" for h in inventory.get_hosts("geelark"))
+
+
+def test_constructed_features(write_config):
+    inventory = inventory_of(write_config(
+        keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}],
+        groups={"uk": "geelark_equipment.countryName == 'United Kingdom'"},
+        compose={"label": "geelark_serial_name ~ '/' ~ geelark_status_name"}))
+    assert len(inventory.get_hosts("group_warmup")) == 50
+    assert len(inventory.get_hosts("uk")) == 63
+    host = inventory.get_hosts("group_reels")[0]
+    assert host.get_vars()["label"] == "%s/%s" % (host.get_vars()["geelark_serial_name"],
+                                                    host.get_vars()["geelark_status_name"])
+
+
+def test_api_strings_are_unsafe_and_never_templated(emulator, write_config):
+    emulator.state.add_phones([{"id": "123", "serialName": "{{ 7 * 6 }}", "remark": "{{ lookup('pipe', 'id') }}"}])
+    inventory = inventory_of(write_config(compose={"shown": "geelark_remark"}))
+    host = inventory.get_host("{{ 7 * 6 }}")
+    variables = host.get_vars()
+    assert variables["geelark_remark"] == "{{ lookup('pipe', 'id') }}"
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(variables["geelark_remark"]) == "{{ lookup('pipe', 'id') }}"
+    assert variables["shown"] == "{{ lookup('pipe', 'id') }}"
+
+
+def test_a_phone_deleted_between_list_and_status_is_left_out_with_a_warning(emulator, write_config, warnings):
+    victim = list(emulator.true_status())[0]
+    emulator.queue_faults(*[{"kind": "mutate", "path": LIST_PATH}] * 3,
+                          {"kind": "mutate", "path": STATUS_PATH, "delete": [victim]})
+    inventory = inventory_of(write_config(concurrency=1))
+    assert len(inventory.get_hosts("geelark")) == 249
+    assert any(victim in w and "no longer exists (42001)" in w for w in warnings)
+
+
+def test_a_status_the_api_does_not_give_falls_back_to_the_list(emulator, write_config):
+    ids = list(emulator.true_status())[:2]
+    with Emulator(fleet=[p for p in emulator.state.phones.values()][:2], token=TOKEN) as small:
+        small.queue_faults({"kind": "code", "code": 0, "path": STATUS_PATH,
+                            "data": {"successDetails": [{"id": ids[0], "status": 3}]}})
+        inventory = inventory_of(write_config(api_url=small.url))
+        statuses = {h.get_vars()["geelark_id"]: h.get_vars()["geelark_status"] for h in inventory.get_hosts("geelark")}
+    listed = emulator.state.phones[ids[1]]["status"]
+    assert statuses == {ids[0]: 3, ids[1]: 2 if listed == 3 else listed}
+
+
+def test_file_names_not_ending_in_geelark_yml_are_skipped(write_config):
+    plugin = inventory_loader.get("geelark.cloudphone.geelark")
+    assert plugin.verify_file(write_config(name="fleet.geelark.yaml"))
+    assert not plugin.verify_file(write_config(name="fleet.yml"))
+
+
+def test_1234_phones_with_the_fewest_calls(write_config):
+    with Emulator(phones=1234, token=TOKEN) as emu:
+        inventory = inventory_of(write_config(api_url=emu.url))
+        assert len(inventory.get_hosts("geelark")) == 1234
+        floor = math.ceil(1234 / 100)
+        assert emu.stats()["requests"] == {LIST_PATH: floor, STATUS_PATH: floor}
+        by_group = {g: len(inventory.get_hosts(g)) for g in STATUS_GROUPS}
+        truth = list(emu.true_status().values())
+        assert by_group == {"status_" + status_name(c): truth.count(c) for c in range(4)}
