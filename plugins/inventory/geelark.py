@@ -24,8 +24,9 @@ description:
     with a warning.
   - The raw API data is cached (without proxy passwords) when O(cache) is on; groups and
     variables are rebuilt from it on every run, and a cache hit sends no request at all.
-  - Every string that comes from the API is marked unsafe, so a template inside a phone's name or
-    remark is never rendered.
+  - Strings that come from the API are never templated, so a template inside a phone's name or
+    remark is shown as it is and never rendered (ansible-core 2.19 and later leave them untrusted;
+    on earlier releases they are marked unsafe).
   - Uses a YAML configuration file whose name ends with C(.geelark.yml) or C(.geelark.yaml).
 author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
@@ -108,6 +109,7 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.release import __version__ as ansible_core_version
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
@@ -117,6 +119,11 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
 
 display = Display()
+
+# From ansible-core 2.19 only strings tagged as trusted are ever templated, and API data is never
+# tagged; earlier releases template any string unless it is wrapped as unsafe.
+_CORE_TEMPLATES_UNTRUSTED = tuple(int(p) for p in ansible_core_version.split(".")[:2]) < (2, 19)
+mark_unsafe = wrap_var if _CORE_TEMPLATES_UNTRUSTED else (lambda value: value)
 
 # Bumped when the cached payload changes shape; an older entry is treated as a miss.
 CACHE_FORMAT = 1
@@ -294,7 +301,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
         for phone in phones:
             host = names[phone["id"]]
-            variables = wrap_var(host_vars(phone, data["statuses"][phone["id"]]))
+            variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
             inventory.add_host(host, group="geelark")
             inventory.add_child(prefix + variables["geelark_status_name"], host)
             for key, value in variables.items():

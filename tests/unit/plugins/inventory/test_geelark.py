@@ -209,9 +209,8 @@ def test_constructed_features(write_config):
         compose={"label": "geelark_serial_name ~ '/' ~ geelark_status_name"}))
     assert len(inventory.get_hosts("group_warmup")) == 50
     assert len(inventory.get_hosts("uk")) == 63
-    host = inventory.get_hosts("group_reels")[0]
-    assert host.get_vars()["label"] == "%s/%s" % (host.get_vars()["geelark_serial_name"],
-                                                    host.get_vars()["geelark_status_name"])
+    variables = inventory.get_hosts("group_reels")[0].get_vars()
+    assert variables["label"] == "%s/%s" % (variables["geelark_serial_name"], variables["geelark_status_name"])
 
 
 def test_api_strings_are_unsafe_and_never_templated(emulator, write_config):
@@ -236,7 +235,7 @@ def test_a_phone_deleted_between_list_and_status_is_left_out_with_a_warning(emul
 
 def test_a_status_the_api_does_not_give_falls_back_to_the_list(emulator, write_config):
     ids = list(emulator.true_status())[:2]
-    with Emulator(fleet=[p for p in emulator.state.phones.values()][:2], token=TOKEN) as small:
+    with Emulator(fleet=list(emulator.state.phones.values())[:2], token=TOKEN) as small:
         small.queue_faults({"kind": "code", "code": 0, "path": STATUS_PATH,
                             "data": {"successDetails": [{"id": ids[0], "status": 3}]}})
         inventory = inventory_of(write_config(api_url=small.url))

@@ -1,0 +1,86 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import math
+import os
+
+import yaml
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH, status_name
+from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
+
+from .conftest import BIN, TOKEN, ansible_env, run_command
+
+INVENTORY = os.path.join(BIN, "ansible-inventory")
+
+
+def test_1234_phones_in_status_groups_then_a_cached_run_sends_nothing(inventory_file, tmp_path):
+    with Emulator(phones=1234, token=TOKEN) as emu:
+        path = inventory_file(api_url=emu.url, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                              cache_connection=str(tmp_path / "cache"))
+        env = ansible_env(GEELARK_TOKEN=TOKEN)
+        run = run_command([INVENTORY, "-i", path, "--list"], env=env)
+        assert run.rc == 0, run.text
+        listing = run.json()
+        hostvars = listing["_meta"]["hostvars"]
+        assert len(hostvars) == 1234
+        truth = emu.true_status()
+        for code in range(4):
+            group = "status_" + status_name(code)
+            members = listing.get(group, {}).get("hosts", [])
+            assert sorted(hostvars[h]["geelark_id"] for h in members) == sorted(i for i, s in truth.items() if s == code)
+        floor = math.ceil(1234 / 100)
+        assert emu.stats()["requests"] == {LIST_PATH: floor, STATUS_PATH: floor}
+
+        emu.reset()
+        again = run_command([INVENTORY, "-i", path, "--list"], env=env)
+        assert again.rc == 0 and again.json() == listing
+        assert emu.stats()["total_requests"] == 0
+
+        flushed = run_command([INVENTORY, "-i", path, "--list", "--flush-cache"], env=env)
+        assert flushed.rc == 0
+        assert emu.stats()["requests"] == {LIST_PATH: floor, STATUS_PATH: floor}
+        cache_text = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+        assert TOKEN not in cache_text and "proxy-secret" not in cache_text
+
+
+def test_graph_and_no_secret_at_vvvv(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--graph", "-vvvv"])
+    assert run.rc == 0, run.text
+    assert "@status_shut_down:" in run.out and "@geelark:" in run.out
+    assert TOKEN not in run.text and "proxy-secret" not in run.text
+
+
+def test_wrong_token_fails_the_inventory_with_code_and_no_secret(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token="wrong-token-secret")
+    run = run_command([INVENTORY, "-i", path, "--list", "-vvvv"],
+                      env=ansible_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
+    assert run.rc != 0
+    assert "40003" in run.text and "wrong-token-secret" not in run.text
+
+
+def test_skipped_file_says_why_at_vvv(emulator, tmp_path):
+    path = tmp_path / "fleet.yml"
+    path.write_text(yaml.safe_dump({"plugin": "geelark.cloudphone.geelark", "api_url": emulator.url}))
+    run = run_command([INVENTORY, "-i", str(path), "--list", "-vvv"],
+                      env=ansible_env(ANSIBLE_INVENTORY_ENABLED="geelark.cloudphone.geelark"))
+    assert "the file name must end with .geelark.yml or .geelark.yaml" in run.text
+
+
+def test_jinja_in_api_data_is_shown_literally_and_never_run(emulator, inventory_file, tmp_path):
+    marker = tmp_path / "pwned"
+    emulator.state.add_phones([{"id": "700000000000000001", "serialName": "evil-phone",
+                                "remark": "{{ lookup('pipe', 'touch %s') }}" % marker}])
+    path = inventory_file(api_url=emulator.url, token=TOKEN, filters={"ids": ["700000000000000001"]})
+    play = tmp_path / "show.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "geelark", "connection": "local", "gather_facts": False, "tasks": [
+        {"ansible.builtin.debug": {"msg": "remark={{ geelark_remark }}"}},
+        {"ansible.builtin.debug": {"var": "geelark_remark"}}]}]))
+    run = run_command([os.path.join(BIN, "ansible-playbook"), "-i", path, str(play)])
+    assert run.rc == 0, run.text
+    assert "remark={{ lookup('pipe', 'touch %s') }}" % marker in run.out
+    assert not marker.exists()
