@@ -76,6 +76,7 @@ EXAMPLES = r"""
 # fleet.geelark.yml: every phone, token from the GEELARK_TOKEN environment variable
 plugin: geelark.cloudphone.geelark
 
+---
 # warmup.geelark.yml: one GeeLark group, app ID and key from vault, cached for 10 minutes
 plugin: geelark.cloudphone.geelark
 app_id: "{{ vault_geelark_app_id }}"
@@ -87,6 +88,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/geelark-inventory
 cache_timeout: 600
 
+---
 # by-group.geelark.yml: running phones only, named by ID, grouped by GeeLark group and tag
 plugin: geelark.cloudphone.geelark
 hostname: id

@@ -16,7 +16,7 @@ import uuid
 from ._errors import ConfigError
 
 ENV_API_URL = "GEELARK_API_URL"
-ENV_TOKEN = "GEELARK_TOKEN"
+ENV_TOKEN = "GEELARK_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 ENV_APP_ID = "GEELARK_APP_ID"
 ENV_API_KEY = "GEELARK_API_KEY"
 

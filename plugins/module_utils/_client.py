@@ -50,7 +50,8 @@ class GeeLarkClient:
                  retry_backoff=DEFAULT_RETRY_BACKOFF, retry_max_delay=DEFAULT_RETRY_MAX_DELAY,
                  rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY, log=None, session=None):
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise ConfigError("concurrency must be a whole number from 1 to %d, got %r" % (MAX_CONCURRENCY, concurrency))
+            raise ConfigError("concurrency must be a whole number from 1 to %d, got %r"
+                              % (MAX_CONCURRENCY, concurrency))
         self.concurrency = concurrency
         self.transport = Transport(
             Credentials(token=token, app_id=app_id, api_key=api_key), api_url=api_url, timeout=timeout,

@@ -141,6 +141,7 @@ class IncompleteResultError(GeeLarkError):
 def api_error(code, api_msg, endpoint, trace_id, attempts=None):
     """Build the typed error for a non-zero API code."""
     meaning, advice = describe_code(code)
+    cls: type[APIError]
     if code in AUTH_CODES:
         cls = AuthError
     elif code in LOCKED_CODES:

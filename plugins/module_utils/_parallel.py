@@ -27,8 +27,9 @@ def run_parallel(func, items, concurrency, stop_event):
     try:
         done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
-            if future in done and future.exception() is not None:
-                raise future.exception()
+            error = future.exception() if future in done else None
+            if error is not None:
+                raise error
         return [future.result() for future in futures]
     except BaseException:
         stop_event.set()

@@ -57,7 +57,7 @@ def normalize_ids(ids, what="ids"):
         return []
     if isinstance(ids, (str, bytes)) or not isinstance(ids, (list, tuple)):
         raise ConfigError("%s must be a list of phone IDs, got %s" % (what, type(ids).__name__))
-    seen = {}
+    seen: dict[str, None] = {}
     for position, value in enumerate(ids, start=1):
         phone_id = _phone_id(value, "%s[%d]" % (what, position))
         seen.setdefault(phone_id, None)
@@ -105,7 +105,7 @@ class StatusReport:
         return [self.failures[i] for i in self.ids if i in self.failures]
 
     def by_status(self):
-        groups = dict((name, []) for name in STATUS_NAMES.values())
+        groups: dict[str, list[str]] = dict((name, []) for name in STATUS_NAMES.values())
         for phone in self.phone_list():
             groups.setdefault(phone["status_name"], []).append(phone["id"])
         return groups
@@ -259,10 +259,10 @@ def list_phones(transport, filters=None, concurrency=1):
 def _list_all_pages(transport, body, concurrency):
     first = _list_page(transport, dict(body, page=1, pageSize=MAX_PAGE_SIZE))
     total = first["total"]
-    pages = max(1, int(math.ceil(total / float(MAX_PAGE_SIZE))))
+    pages = max(1, math.ceil(total / MAX_PAGE_SIZE))
     rest = run_parallel(lambda page: _list_page(transport, dict(body, page=page, pageSize=MAX_PAGE_SIZE)),
                         range(2, pages + 1), concurrency, transport.stop_event)
-    items = {}
+    items: dict[str, dict] = {}
     duplicates = 0
     for number, page in enumerate([first] + rest, start=1):
         if page["total"] != total:
@@ -284,7 +284,7 @@ def _list_by_ids(transport, body, concurrency):
     ids = body.pop("ids")
     answers = run_parallel(lambda chunk: _list_page(transport, dict(body, ids=chunk)),
                            list(chunked(ids, MAX_IDS_PER_CALL)), concurrency, transport.stop_event)
-    items = {}
+    items: dict[str, dict] = {}
     for page in answers:
         for item in page["items"]:
             items.setdefault(item["id"], item)
@@ -301,7 +301,7 @@ def _list_page(transport, body):
     items = data.get("items")
     if items is None:
         items = []
-    if not _is_int(total) or total < 0:
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise MalformedResponseError("The list answer has no valid 'total'", endpoint=LIST_PATH, trace_id=trace_id)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MalformedResponseError("The list answer's items are not a list of objects", endpoint=LIST_PATH,

@@ -33,7 +33,7 @@ class RequestBudget:
         self.per_minute = int(per_minute)
         self._clock = clock
         self._window = window
-        self._grants = collections.deque()
+        self._grants: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
 
     def reserve(self):
@@ -54,7 +54,7 @@ class RateLimiter:
     def __init__(self, per_minute, clock=time.monotonic):
         self.per_minute = per_minute
         self._clock = clock
-        self._budgets = {}
+        self._budgets: dict[str, RequestBudget] = {}
         self._lock = threading.Lock()
 
     def reserve(self, endpoint):

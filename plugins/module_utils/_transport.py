@@ -159,7 +159,8 @@ class Transport:
             raise _Retry(TransportError("No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
                                         trace_id=trace_id, advice="raise timeout, or check the network")) from None
         except requests.exceptions.InvalidURL as exc:
-            raise ConfigError("api_url %s is not usable: %s" % (self.api_url, _first_line(exc)), endpoint=path) from None
+            raise ConfigError("api_url %s is not usable: %s" % (self.api_url, _first_line(exc)),
+                              endpoint=path) from None
         except requests.exceptions.RequestException as exc:
             raise _Retry(TransportError("Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
                                         trace_id=trace_id,
@@ -201,7 +202,8 @@ class Transport:
     def _backoff(self, attempt, retry_after):
         if retry_after is not None:
             return min(retry_after, self.retry_max_delay)
-        return random.uniform(0, min(self.retry_max_delay, self.retry_backoff * (2 ** (attempt - 1))))
+        return random.uniform(0, min(  # noqa: S311 - jitter, not cryptography
+            self.retry_max_delay, self.retry_backoff * (2 ** (attempt - 1))))
 
     def _sleep(self, seconds):
         if self.stop_event.is_set() or (seconds > 0 and self.stop_event.wait(seconds)):

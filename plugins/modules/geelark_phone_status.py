@@ -116,7 +116,9 @@ failures:
       type: str
       sample: "999999999999999999"
     code:
-      description: The API's code for this phone, for example 42001 (not found); null when the API answered nothing for it.
+      description:
+        - The API's code for this phone, for example 42001 (not found).
+        - Null when the API answered nothing at all for this phone.
       type: int
       sample: 42001
     msg:

@@ -35,7 +35,11 @@ class Run:
 
     def json(self):
         """stdout as JSON; ansible-inventory's {"__ansible_unsafe": text} markers become plain text."""
-        return json.loads(self.out, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
+        return json.loads(self.out, object_hook=_plain)
+
+
+def _plain(obj):
+    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
 
 
 def ansible_env(**extra):
@@ -54,7 +58,7 @@ def ansible_env(**extra):
 
 
 def run_command(args, env=None, cwd=None, timeout=300):
-    proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), cwd=cwd,
+    proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), cwd=cwd, check=False,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     return Run(proc)
 

@@ -31,7 +31,8 @@ def test_1234_phones_in_status_groups_then_a_cached_run_sends_nothing(inventory_
         for code in range(4):
             group = "status_" + status_name(code)
             members = listing.get(group, {}).get("hosts", [])
-            assert sorted(hostvars[h]["geelark_id"] for h in members) == sorted(i for i, s in truth.items() if s == code)
+            expected = sorted(i for i, s in truth.items() if s == code)
+            assert sorted(hostvars[h]["geelark_id"] for h in members) == expected
         floor = math.ceil(1234 / 100)
         assert emu.stats()["requests"] == {LIST_PATH: floor, STATUS_PATH: floor}
 

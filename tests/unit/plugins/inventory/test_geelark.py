@@ -73,7 +73,8 @@ def test_every_phone_lands_in_its_status_group_by_the_status_endpoint(emulator, 
     for host in hosts:
         variables = host.get_vars()
         seen[variables["geelark_id"]] = variables["geelark_status"]
-        assert host.name in [h.name for h in inventory.get_hosts("status_" + status_name(truth[variables["geelark_id"]]))]
+        group = "status_" + status_name(truth[variables["geelark_id"]])
+        assert host.name in [h.name for h in inventory.get_hosts(group)]
     assert seen == truth
     assert 3 in truth.values() and len(inventory.get_hosts("status_expired")) == list(truth.values()).count(3)
     calls = emulator.stats()["requests"]

@@ -186,7 +186,8 @@ def test_bad_filters_get_a_clear_error(filters, fragment):
 def test_a_listing_that_changes_while_paging_is_read_again(emulator, make_client):
     victim = fleet_ids(emulator)[0]
     # Page 1 is served from the full fleet, then the phone is deleted before page 2.
-    emulator.queue_faults({"kind": "mutate", "path": LIST_PATH}, {"kind": "mutate", "path": LIST_PATH, "delete": [victim]})
+    emulator.queue_faults({"kind": "mutate", "path": LIST_PATH},
+                          {"kind": "mutate", "path": LIST_PATH, "delete": [victim]})
     items = make_client(concurrency=1).list_phones()
     assert len(items) == 249 and victim not in {i["id"] for i in items}
     assert len(emulator.request_bodies(LIST_PATH)) == 6
