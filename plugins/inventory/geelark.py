@@ -104,8 +104,10 @@ compose:
   phone_label: geelark_serial_name ~ ' (' ~ geelark_status_name ~ ')'
 """
 
+import collections
 import hashlib
 import json
+import time
 import typing as t
 
 from ansible.errors import AnsibleError
@@ -181,19 +183,21 @@ def host_names(phones, hostname):
     """Inventory name of each phone ID; a name shared by several phones gets their ID appended."""
     if hostname == "id":
         return dict((p["id"], p["id"]) for p in phones)
-    counts: dict = {}
-    for phone in phones:
-        name = _text(phone.get("serialName")).strip()
-        counts[name] = counts.get(name, 0) + 1
+    serial = dict((p["id"], _text(p.get("serialName")).strip()) for p in phones)
+    counts = collections.Counter(serial.values())
     names = {}
-    for phone in phones:
-        name = _text(phone.get("serialName")).strip()
+    for phone_id, name in serial.items():
         if not name:
-            names[phone["id"]] = phone["id"]
-        elif counts[name] > 1 or name in names.values():
-            names[phone["id"]] = "%s_%s" % (name, phone["id"])
+            names[phone_id] = phone_id
+        elif counts[name] > 1:
+            names[phone_id] = "%s_%s" % (name, phone_id)
         else:
-            names[phone["id"]] = name
+            names[phone_id] = name
+    # A composed name that equals another phone's own name gives way: that phone keeps its name.
+    plain = set(name for phone_id, name in names.items() if name == serial[phone_id])
+    for phone_id, name in names.items():
+        if name != serial[phone_id] and name in plain:
+            names[phone_id] = phone_id
     return names
 
 
@@ -237,7 +241,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._cache[cache_key] = data
         else:
             display.vvv("%s: %d phones from the inventory cache, no API request" % (self.NAME, len(data["phones"])))
+        cpu = time.process_time()
         self._populate(data)
+        display.vvv("%s: inventory built in %.3fs CPU" % (self.NAME, time.process_time() - cpu))
 
     def _client_options(self):
         options = {}
@@ -260,12 +266,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
     def _fetch(self, options, query):
+        wall, cpu = time.monotonic(), time.process_time()
         try:
             with GeeLarkClient.from_options(options, log=display.vvvv) as client:
-                items = client.list_phones(self.get_option("filters"))
-                report = client.phone_status([item["id"] for item in items])
+                items, report = client.fleet_status(self.get_option("filters"))
+                requests = client.transport.request_count
         except GeeLarkError as error:
             raise AnsibleError("%s: %s" % (self.NAME, error)) from None
+        display.vvv("%s: %d phones fetched with %d requests in %.3fs (%.3fs CPU)"
+                    % (self.NAME, len(items), requests, time.monotonic() - wall, time.process_time() - cpu))
         for warning in report.warnings:
             display.warning("%s: %s" % (self.NAME, warning))
         statuses = dict((phone["id"], phone["status"]) for phone in report.phone_list())
@@ -301,13 +310,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                             "<serial name>_<ID>: %s" % (self.NAME, len(renamed), ", ".join(renamed[:20])
                                                         + (", ..." if len(renamed) > 20 else "")))
         compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
+        # Host variables go straight into each new host's variables. Through set_variable, ansible-core
+        # 2.19 walks and tags every value, and checks every name, which is most of the CPU time at
+        # fleet scale; these names are fixed and valid, and API data must stay untrusted anyway.
+        hosts = getattr(inventory, "__wrapped__", inventory).hosts
         for phone in phones:
             host = names[phone["id"]]
             variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
             inventory.add_host(host, group="geelark")
             inventory.add_child(prefix + variables["geelark_status_name"], host)
-            for key, value in variables.items():
-                inventory.set_variable(host, key, value)
+            hosts[host].vars.update(variables)
             if compose or groups or keyed:
                 self._set_composite_vars(compose, variables, host, strict=strict)
                 self._add_host_to_composed_groups(groups, variables, host, strict=strict)

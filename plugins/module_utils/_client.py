@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._auth import Credentials
 from ._errors import ConfigError
-from ._phones import list_phones, query_status
+from ._phones import fleet_status, list_phones, query_status
 from ._transport import (
     DEFAULT_API_URL,
     DEFAULT_RATE_LIMIT,
@@ -77,6 +77,10 @@ class GeeLarkClient:
     def list_phones(self, filters=None):
         """Every phone the filters select (all pages), as raw API items."""
         return list_phones(self.transport, filters, self.concurrency)
+
+    def fleet_status(self, filters=None):
+        """(items, StatusReport) for every phone the filters select: the inventory's one call."""
+        return fleet_status(self.transport, filters, self.concurrency)
 
     def close(self):
         self.transport.close()

@@ -38,3 +38,32 @@ def run_parallel(func, items, concurrency, stop_event):
         raise
     finally:
         executor.shutdown(wait=True)
+
+
+class BoundedPool:
+    """A thread pool for work submitted as results come in, with run_parallel's failure rules.
+
+    Used as a context manager: leaving it with an exception (a worker's, or Ctrl-C) sets
+    `stop_event`, cancels what has not started and waits for what is running.
+    """
+
+    def __init__(self, concurrency, stop_event):
+        self._executor = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="geelark")
+        self._stop_event = stop_event
+        self._futures = []
+
+    def submit(self, func, *args):
+        future = self._executor.submit(func, *args)
+        self._futures.append(future)
+        return future
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is not None:
+            self._stop_event.set()
+            for future in self._futures:
+                future.cancel()
+        self._executor.shutdown(wait=True)
+        return False

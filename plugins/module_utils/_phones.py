@@ -10,6 +10,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import math
+from concurrent.futures import as_completed
 
 from ._errors import (
     ConfigError,
@@ -18,7 +19,7 @@ from ._errors import (
     PARTIAL_CODES,
     api_error,
 )
-from ._parallel import run_parallel
+from ._parallel import BoundedPool, run_parallel
 
 STATUS_PATH = "/open/v1/phone/status"
 LIST_PATH = "/open/v1/phone/list"
@@ -250,27 +251,43 @@ def list_phones(transport, filters=None, concurrency=1):
         if problem is None:
             return items
         transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
-    raise IncompleteResultError(
+    raise _listing_error(problem)
+
+
+def _listing_error(problem):
+    return IncompleteResultError(
         "The phone list did not add up in %d readings: %s" % (LISTING_ATTEMPTS, problem), endpoint=LIST_PATH,
         advice="phones were being created or deleted during the run; run again when the fleet is stable",
     )
 
 
 def _list_all_pages(transport, body, concurrency):
-    first = _list_page(transport, dict(body, page=1, pageSize=MAX_PAGE_SIZE))
-    total = first["total"]
-    pages = max(1, math.ceil(total / MAX_PAGE_SIZE))
-    rest = run_parallel(lambda page: _list_page(transport, dict(body, page=page, pageSize=MAX_PAGE_SIZE)),
-                        range(2, pages + 1), concurrency, transport.stop_event)
+    first = _list_page(transport, _page_body(body, 1))
+    rest = run_parallel(lambda page: _list_page(transport, _page_body(body, page)),
+                        range(2, _page_count(first) + 1), concurrency, transport.stop_event)
+    return _check_pages([first] + rest)
+
+
+def _page_body(body, page):
+    return dict(body, page=page, pageSize=MAX_PAGE_SIZE)
+
+
+def _page_count(first_page):
+    return max(1, math.ceil(first_page["total"] / MAX_PAGE_SIZE))
+
+
+def _check_pages(pages):
+    """(items in page order, None) when the pages add up to the first page's total, else (None, why)."""
+    total = pages[0]["total"]
     items: dict[str, dict] = {}
     duplicates = 0
-    for number, page in enumerate([first] + rest, start=1):
+    for number, page in enumerate(pages, start=1):
         if page["total"] != total:
             return None, "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
         expected = min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE)
         if len(page["items"]) != expected:
             return None, "page %d of %d held %d phones, expected %d (traceId %s)" % (
-                number, pages, len(page["items"]), expected, page["traceId"])
+                number, len(pages), len(page["items"]), expected, page["traceId"])
         for item in page["items"]:
             if item["id"] in items:
                 duplicates += 1
@@ -278,6 +295,67 @@ def _list_all_pages(transport, body, concurrency):
     if duplicates:
         return None, "%d phones appeared on two pages" % duplicates
     return list(items.values()), None
+
+
+def fleet_status(transport, filters=None, concurrency=1):
+    """(items, StatusReport) for every phone the filters select, with the fewest requests.
+
+    Status batches of 100 go out while list pages are still arriving, on the same bounded pool,
+    so the list and status endpoints (each with its own rate budget) work side by side. The
+    listing is checked as list_phones checks it; if it does not add up it is read again.
+    """
+    body = list_filter_body(filters)
+    if "ids" in body:
+        items = _list_by_ids(transport, body, concurrency)
+        return items, query_status(transport, [item["id"] for item in items], concurrency)
+    problem = None
+    for _attempt in range(LISTING_ATTEMPTS):
+        items, report, problem = _pipelined_fleet(transport, body, concurrency)
+        if problem is None:
+            return items, report
+        transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
+    raise _listing_error(problem)
+
+
+def _pipelined_fleet(transport, body, concurrency):
+    first = _list_page(transport, _page_body(body, 1))
+    pages = {1: first}
+    asked: set = set()
+    waiting: list = []
+    batches = []
+    with BoundedPool(concurrency, transport.stop_event) as pool:
+
+        def take(page):
+            for item in page["items"]:
+                if item["id"] not in asked:
+                    asked.add(item["id"])
+                    waiting.append(item["id"])
+            while len(waiting) >= MAX_IDS_PER_CALL:
+                send(waiting[:MAX_IDS_PER_CALL])
+                del waiting[:MAX_IDS_PER_CALL]
+
+        def send(batch):
+            batches.append((batch, pool.submit(_status_batch, transport, batch)))
+
+        take(first)
+        page_futures = dict((pool.submit(_list_page, transport, _page_body(body, number)), number)
+                            for number in range(2, _page_count(first) + 1))
+        for future in as_completed(page_futures):
+            pages[page_futures[future]] = page = future.result()
+            take(page)
+        items, problem = _check_pages([pages[n] for n in sorted(pages)])
+        if problem is not None:
+            for _batch, future in batches:
+                future.cancel()
+            return None, None, problem
+        if waiting:
+            send(list(waiting))
+        report = StatusReport([item["id"] for item in items])
+        for batch, future in batches:
+            successes, failures, trace_id = future.result()
+            report.calls += 1
+            _merge_status_batch(report, batch, successes, failures, trace_id)
+    return items, report, None
 
 
 def _list_by_ids(transport, body, concurrency):

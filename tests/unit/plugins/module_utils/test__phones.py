@@ -220,3 +220,39 @@ def test_a_1234_phone_fleet_is_complete_with_the_fewest_calls_despite_two_502s()
         assert calls[LIST_PATH] + calls[STATUS_PATH] == 2 * floor + 2
         assert client.transport.retry_count == 2
         client.close()
+
+
+def test_fleet_status_sends_status_batches_while_pages_arrive_with_the_fewest_calls(emulator, make_client):
+    items, report = make_client(concurrency=4).fleet_status()
+    truth = emulator.true_status()
+    assert [i["id"] for i in items] == list(truth)
+    assert {p["id"]: p["status"] for p in report.phone_list()} == truth
+    assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}
+    assert sorted(len(b["ids"]) for b in emulator.request_bodies(STATUS_PATH)) == [50, 100, 100]
+    assert emulator.stats()["peak_in_flight"] <= 4
+
+
+def test_fleet_status_reads_a_changing_listing_again(emulator, make_client):
+    victim = fleet_ids(emulator)[0]
+    emulator.queue_faults({"kind": "mutate", "path": LIST_PATH},
+                          {"kind": "mutate", "path": LIST_PATH, "delete": [victim]})
+    items, report = make_client(concurrency=1).fleet_status()
+    assert len(items) == 249 == len(report.phone_list()) and not report.failure_list()
+
+
+def test_fleet_status_never_adds_up_fails_loudly(emulator, make_client):
+    emulator.queue_faults(*[{"kind": "mutate", "path": LIST_PATH, "add": [{}]} for dummy in range(9)])
+    with pytest.raises(IncompleteResultError):
+        make_client(concurrency=2).fleet_status()
+
+
+def test_fleet_status_with_ids_filter(emulator, make_client):
+    ids = fleet_ids(emulator)[:150]
+    items, report = make_client().fleet_status({"ids": ids})
+    assert [i["id"] for i in items] == ids == [p["id"] for p in report.phone_list()]
+
+
+def test_fleet_status_error_in_a_worker_reaches_the_caller(emulator, make_client):
+    emulator.queue_faults({"kind": "code", "code": 40003, "path": STATUS_PATH})
+    with pytest.raises(APIError, match="40003"):
+        make_client(concurrency=4).fleet_status()
