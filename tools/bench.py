@@ -31,10 +31,10 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
-import geelark_emulator  # noqa: E402
+import geelark_emulator
 
 BIN = os.path.dirname(sys.executable)
-TOKEN = "bench-token"
+TOKEN = "bench-token"  # noqa: S105 - the emulator's test token
 SERVER_RATE_LIMIT = 200
 LIST_PATH = geelark_emulator.LIST_PATH
 STATUS_PATH = geelark_emulator.STATUS_PATH
@@ -91,10 +91,15 @@ def run_plugin(emulator, workdir, concurrency):
     out = os.path.join(workdir, "inventory.json")
     list_wall, _log = timed("--list", "--output", out)
     with open(out) as handle:
-        listing = json.load(handle, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
+        listing = json.load(handle, object_hook=_plain)
     statuses = dict((h["geelark_id"], h["geelark_status"]) for h in listing["_meta"]["hostvars"].values())
     return {"wall": graph_wall, "list_wall": list_wall, "statuses": statuses, "fetch_wall": float(fetch.group(2)),
             "cpu": float(fetch.group(3)) + float(build.group(1)), "build_cpu": float(build.group(1))}
+
+
+def _plain(obj):
+    """ansible-inventory marks untrusted strings as {"__ansible_unsafe": text}."""
+    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
 
 
 def run_sequential(url):
@@ -158,7 +163,8 @@ def main():
                         sum(1 for i in truth if result["statuses"].get(i) != truth[i])))
             floor = 2 * math.ceil(size / 100)
             rows.append({
-                "phones": size, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"], "list_s": ours["list_wall"],
+                "phones": size, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"],
+                "list_s": ours["list_wall"],
                 "sequential_s": plain["wall"], "ratio": ours["wall"] / plain["wall"],
                 "requests": stats["total_requests"], "sequential_requests": plain_requests, "floor": floor,
                 "peak_parallel": stats["peak_in_flight"], "busiest_minute": max(stats["busiest_minute"].values()),

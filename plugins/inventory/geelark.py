@@ -298,7 +298,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         wanted = set(self.get_option("statuses") or ())
         prefix = self.get_option("status_group_prefix")
         strict = self.get_option("strict")
-        inventory = self.inventory
+        inventory: t.Any = self.inventory
         inventory.add_group("geelark")
         for name in STATUS_NAMES.values():
             inventory.add_child("geelark", inventory.add_group(prefix + name))

@@ -10,7 +10,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import math
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 
 from ._errors import (
     ConfigError,
@@ -337,12 +337,25 @@ def _pipelined_fleet(transport, body, concurrency):
         def send(batch):
             batches.append((batch, pool.submit(_status_batch, transport, batch)))
 
+        # At most half the workers read pages, so status batches never queue behind the whole
+        # listing: when the list endpoint's budget runs out, status calls still use theirs.
+        numbers = iter(range(2, _page_count(first) + 1))
+        reading = {}
+
+        def read_next_page():
+            number = next(numbers, None)
+            if number is not None:
+                reading[pool.submit(_list_page, transport, _page_body(body, number))] = number
+
         take(first)
-        page_futures = dict((pool.submit(_list_page, transport, _page_body(body, number)), number)
-                            for number in range(2, _page_count(first) + 1))
-        for future in as_completed(page_futures):
-            pages[page_futures[future]] = page = future.result()
-            take(page)
+        for _slot in range(max(1, concurrency // 2)):
+            read_next_page()
+        while reading:
+            done, _pending = wait(reading, return_when=FIRST_COMPLETED)
+            for future in done:
+                pages[reading.pop(future)] = page = future.result()
+                take(page)
+                read_next_page()
         items, problem = _check_pages([pages[n] for n in sorted(pages)])
         if problem is not None:
             for _batch, future in batches:

@@ -19,6 +19,7 @@ import traceback
 
 try:
     import requests
+    import urllib3
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised by the sanity import test
@@ -95,6 +96,9 @@ class Transport:
         self.credentials = credentials
         self.timeout = float(timeout)
         self.validate_certs = bool(validate_certs)
+        if not self.validate_certs and HAS_REQUESTS:
+            # The user turned verification off on purpose; a warning per request adds only noise.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.retries = int(retries)
         self.retry_backoff = float(retry_backoff)
         self.retry_max_delay = float(retry_max_delay)

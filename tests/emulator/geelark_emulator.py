@@ -439,22 +439,31 @@ def _list_item(phone):
     return item
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up or refuses our certificate is part of the tests
+
+
 class Emulator:
     """The emulator in a background thread of this process: `with Emulator(phones=10) as emu: emu.url`."""
 
     def __init__(self, phones=0, token=None, app_id=None, api_key=None, latency=0.0, rate_limit=0, seed=1,
-                 host="127.0.0.1", port=0, fleet=None):
+                 host="127.0.0.1", port=0, fleet=None, ssl_context=None):
         self.state = EmulatorState(fleet if fleet is not None else make_fleet(phones, seed), token=token,
                                    app_id=app_id, api_key=api_key, latency=latency, rate_limit=rate_limit, seed=seed)
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = _Server((host, port), Handler)
         self.server.daemon_threads = True
         self.server.state = self.state
+        self.scheme = "http"
+        if ssl_context is not None:
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = None
 
     @property
     def url(self):
         host, port = self.server.server_address[:2]
-        return "http://%s:%d" % (host, port)
+        return "%s://%s:%d" % (self.scheme, host, port)
 
     def start(self):
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make demo`: the collection at work against a local GeeLark API emulator; no account needed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BIN:-$root/.venv/bin}
+export PATH="$bin:$PATH"
+. "$root/tools/lib.sh"
+demo=$root/.cache/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+trap stop_emulator EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+say "Install geelark.cloudphone from a freshly built Galaxy tarball"
+ansible-galaxy collection build --output-path "$demo/dist" --force "$root" | tail -n1
+ansible-galaxy collection install --offline -p "$demo/collections" "$demo"/dist/*.tar.gz 2>/dev/null | tail -n1
+export ANSIBLE_COLLECTIONS_PATH=$demo/collections ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 \
+  ANSIBLE_INVENTORY_UNPARSED_FAILED=1 ANSIBLE_PYTHON_INTERPRETER=$bin/python ANSIBLE_DEPRECATION_WARNINGS=0
+
+say "Start a GeeLark API emulator with a fleet of 300 phones (loopback only)"
+start_emulator "$demo" --phones 300 --token demo-token --seed 7
+export GEELARK_TOKEN=demo-token GEELARK_API_URL=$EMULATOR_URL
+echo "emulator on $EMULATOR_URL; GEELARK_TOKEN and GEELARK_API_URL are set for the commands below"
+
+cat > "$demo/fleet.geelark.yml" <<YAML
+plugin: geelark.cloudphone.geelark
+keyed_groups:
+  - key: geelark_group.name
+    prefix: group
+YAML
+say "The dynamic inventory: every phone, grouped by status ($demo/fleet.geelark.yml)"
+cat "$demo/fleet.geelark.yml"
+printf '$ ansible-inventory -i fleet.geelark.yml --graph   (five hosts a group shown)\n'
+ansible-inventory -i "$demo/fleet.geelark.yml" --graph 2>/dev/null | awk '
+  /@/ { if (more > 0) printf "  |  |--... and %d more\n", more; more = 0; shown = 0; print; next }
+  { if (shown < 5) { print; shown++ } else more++ }
+  END { if (more > 0) printf "  |  |--... and %d more\n", more }'
+
+say "Runbook status_report: counts by status and by GeeLark group, with Markdown and HTML files"
+show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.status_report -e "report_dir=$demo/report" \
+  | sed -n '/"msg": \[/,/\]/p' | sed -e 's/^ *"//' -e 's/",\{0,1\}$//' | grep -v -e '"msg": \[' -e '^ *\]$'
+echo "reports written: $demo/report/status_report.md and $demo/report/status_report.html"
+
+say "Runbook assert_status: are all phones of the status_started group started? (yes)"
+show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.assert_status -e phones=status_started \
+  | grep -E '"msg"|All [0-9]+ phones|^PLAY RECAP|ok=' || true
+
+say "Runbook assert_status: are all phones of the GeeLark group 'warmup' started? (no: the failure lists them)"
+set +e
+ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.assert_status -e phones=group_warmup > "$demo/assert.out" 2>&1
+rc=$?
+set -e
+sed -n '/"msg": \[/,/\]/p' "$demo/assert.out" | sed -e 's/^ *"//' -e 's/",\{0,1\}$//' | grep -v -e '"msg": \[' -e '^ *\]$' | head -n 15
+echo "(exit code $rc: the assertion failed, as it should; the full list is in $demo/assert.out)"
+
+say "Runbook wait_for_status: three shut-down phones are started; wait until they are up"
+ids=$(ansible-inventory -i "$demo/fleet.geelark.yml" --list 2>/dev/null | "$bin/python" -c '
+import json, sys
+data = json.load(sys.stdin, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
+print(json.dumps([data["_meta"]["hostvars"][h]["geelark_id"] for h in data["status_shut_down"]["hosts"][:3]]))')
+"$bin/python" -c "import json, sys, urllib.request
+urllib.request.urlopen(urllib.request.Request('$EMULATOR_URL/_emulator/phones/status', method='POST',
+  data=json.dumps({'ids': json.loads(sys.argv[1]), 'status': 0, 'after': 3}).encode()))" "$ids"
+show ansible-playbook geelark.cloudphone.wait_for_status -e "{\"phone_ids\": $ids, \"poll_interval\": 1, \"wait_timeout\": 30}" \
+  | grep -E 'FAILED - RETRYING|All [0-9]+ phones' || true
+
+stop_emulator
+say "Now against the real GeeLark API"
+cat <<TEXT
+The same commands work against your GeeLark account. Unset the emulator's URL and give credentials:
+
+  unset GEELARK_API_URL                # the default is https://openapi.geelark.com
+  export GEELARK_TOKEN=...             # from the GeeLark client's API settings, or:
+  export GEELARK_APP_ID=... GEELARK_API_KEY=...
+  ansible-galaxy collection install geelark.cloudphone
+  printf 'plugin: geelark.cloudphone.geelark\n' > fleet.geelark.yml
+  ansible-inventory -i fleet.geelark.yml --graph
+  ansible-playbook -i fleet.geelark.yml geelark.cloudphone.status_report
+
+The emulator has stopped. Files of this demo are in $demo.
+TEXT
