@@ -119,7 +119,11 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES, status_name
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import (
+    STATUS_NAMES,
+    list_filter_body,
+    status_name,
+)
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
 
 display = Display()
@@ -220,6 +224,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        self._check_options()
         if not HAS_REQUESTS:
             raise AnsibleError("The %s inventory needs the Python library 'requests' on the controller: "
                                "pip install requests" % self.NAME)
@@ -293,6 +298,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 statuses[phone_id] = listed if isinstance(listed, int) and not isinstance(listed, bool) else -1
             phones.append(strip_secrets(item))
         return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses}
+
+    def _check_options(self):
+        """What the option types cannot say, checked before any request (or cache read)."""
+        try:
+            list_filter_body(self.get_option("filters"))
+        except GeeLarkError as error:
+            raise AnsibleError("%s: %s" % (self.NAME, error)) from None
 
     def _populate(self, data):
         wanted = set(self.get_option("statuses") or ())

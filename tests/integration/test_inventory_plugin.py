@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import time
 
 import yaml
 
@@ -87,3 +90,21 @@ def test_jinja_in_api_data_is_shown_literally_and_never_run(emulator, inventory_
     assert run.rc == 0, run.text
     assert "remark={{ lookup('pipe', 'touch %s') }}" % marker in run.out
     assert not marker.exists()
+
+
+def test_ctrl_c_cancels_pending_requests(inventory_file):
+    with Emulator(phones=3000, token=TOKEN, latency=0.5) as emu:
+        path = inventory_file(api_url=emu.url, token=TOKEN, concurrency=2)
+        proc = subprocess.Popen([INVENTORY, "-i", path, "--list"], env=ansible_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 5, "pending requests were not cancelled"
+        assert proc.returncode != 0
+        sent = emu.stats()["total_requests"]
+        assert 0 < sent < 60  # 30 list pages and 30 status batches were ahead
+        time.sleep(1.5)
+        assert emu.stats()["total_requests"] == sent
+        assert "Traceback" not in out + err

@@ -157,6 +157,18 @@ def test_unknown_filter_fails_clearly(write_config):
         parse_directly(write_config(filters={"group": "warmup"}))
 
 
+@pytest.mark.parametrize("config, fragment", [
+    ({"statuses": ["running"]}, "Invalid value"),
+    ({"api_url": "openapi.geelark.com"}, "is not an http(s) URL"),
+    ({"concurrency": 0}, "concurrency must be a whole number"),
+    ({"token": None}, "No GeeLark credentials were given"),
+])
+def test_bad_options_fail_clearly(write_config, config, fragment):
+    with pytest.raises(AnsibleError) as info:
+        parse_directly(write_config(**config))
+    assert fragment in str(info.value)
+
+
 def test_signature_auth_and_templated_credentials(emulator, write_config):
     path = write_config(app_id="{{ 'eH6gQR4oHr3Fs' ~ 'ZpI36La01IW' }}", api_key=API_KEY)
     assert APP_ID == "eH6gQR4oHr3FsZpI36La01IW"

@@ -51,36 +51,38 @@ def fuzz_emulator():
         yield emu
 
 
-def fresh_client(emulator):
-    return GeeLarkClient(api_url=emulator.url, token=TOKEN, retries=0, rate_limit=0, concurrency=1)
+def answer_with(emulator, path, body, call):
+    """Serve `body` for the next request to `path`; return call(client), or None after a GeeLarkError."""
+    emulator.queue_faults({"kind": "raw", "path": path, "hex": body.hex()})
+    with GeeLarkClient(api_url=emulator.url, token=TOKEN, retries=0, rate_limit=0, concurrency=1) as client:
+        try:
+            return call(client)
+        except GeeLarkError as error:
+            assert str(error)
+            return None
+
+
+def answered_ids(report):
+    return sorted([p["id"] for p in report.phone_list()] + [f["id"] for f in report.failure_list()])
 
 
 @SETTINGS
 @given(body=bodies)
 def test_any_status_answer_gives_a_complete_result_or_a_typed_error(fuzz_emulator, body):
-    fuzz_emulator.queue_faults({"kind": "raw", "path": STATUS_PATH, "hex": body.hex()})
-    with fresh_client(fuzz_emulator) as client:
-        try:
-            report = client.phone_status(["1", "2", "3"])
-        except GeeLarkError as error:
-            assert str(error)
-            return
-    answered = [p["id"] for p in report.phone_list()] + [f["id"] for f in report.failure_list()]
-    assert sorted(answered) == ["1", "2", "3"]
+    report = answer_with(fuzz_emulator, STATUS_PATH, body, lambda client: client.phone_status(["1", "2", "3"]))
+    if report is None:
+        return
+    assert answered_ids(report) == ["1", "2", "3"]
     assert all(isinstance(p["status"], int) and isinstance(p["status_name"], str) for p in report.phone_list())
 
 
 @SETTINGS
 @given(body=bodies)
 def test_any_list_answer_gives_a_consistent_fleet_or_a_typed_error(fuzz_emulator, body):
-    fuzz_emulator.queue_faults({"kind": "raw", "path": LIST_PATH, "hex": body.hex()})
-    with fresh_client(fuzz_emulator) as client:
-        try:
-            items, report = client.fleet_status()
-        except GeeLarkError as error:
-            assert str(error)
-            return
+    result = answer_with(fuzz_emulator, LIST_PATH, body, lambda client: client.fleet_status())
+    if result is None:
+        return
+    items, report = result
     ids = [item["id"] for item in items]
     assert len(ids) == len(set(ids)) and all(isinstance(i, str) for i in ids)
-    answered = [p["id"] for p in report.phone_list()] + [f["id"] for f in report.failure_list()]
-    assert sorted(answered) == sorted(ids)
+    assert answered_ids(report) == sorted(ids)
