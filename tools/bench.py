@@ -170,8 +170,9 @@ def main():
                 "peak_parallel": stats["peak_in_flight"], "busiest_minute": max(stats["busiest_minute"].values()),
                 "rate_limited": stats["codes"].get("40007", 0), "cpu_s": ours["cpu"], "build_cpu_s": ours["build_cpu"],
             })
-            print("%6d phones: plugin %.2fs, sequential %.2fs, ratio %.3f" % (size, ours["wall"], plain["wall"],
-                                                                          ours["wall"] / plain["wall"]), flush=True)
+            ratio = ours["wall"] / plain["wall"]
+            print("%6d phones: plugin %.2fs, sequential %.2fs, ratio %.3f" % (size, ours["wall"], plain["wall"], ratio),
+                  flush=True)
     header = ("| phones | ansible-inventory --graph | of which API | sequential client | ratio "
               "| --list from the cache | requests (floor) "
               "| sequential requests | peak parallel | busiest minute per API | 40007 answers | plugin CPU "

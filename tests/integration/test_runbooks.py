@@ -48,9 +48,9 @@ def test_status_report_numbers_equal_the_fleet(emulator, fleet, tmp_path):
     for name, count in truth.items():
         assert "| %s | %d |" % (name, count) in markdown
     for group in {p["group"]["name"] for p in phones}:
-        row = "| %s | %s | %d |" % (group, " | ".join(str(by_group[(group, s)]) for s in
-                                                      ("started", "starting", "shut_down", "expired")),
-                                     sum(by_group[(group, s)] for s in STATUS_NAMES.values()))
+        counts = [by_group[(group, s)] for s in ("started", "starting", "shut_down", "expired")]
+        total = sum(by_group[(group, s)] for s in STATUS_NAMES.values())
+        row = "| %s | %s | %d |" % (group, " | ".join(str(c) for c in counts), total)
         assert row in markdown
     html = (tmp_path / "status_report.html").read_text()
     assert "<script" not in html and 'class="bar"' in html and ">%d<" % truth["expired"] in html
@@ -103,8 +103,8 @@ def test_wait_for_status_times_out_cleanly_naming_the_laggards(emulator):
     truth = emulator.true_status()
     late = [i for i, s in truth.items() if s == 2][:2]
     ready = [i for i, s in truth.items() if s == 0][:2]
-    run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ready + late, "poll_interval": 1,
-                                                        "wait_timeout": 2}), emulator=emulator)
+    extra = {"phone_ids": ready + late, "poll_interval": 1, "wait_timeout": 2}
+    run = runbook("wait_for_status", "-e", json.dumps(extra), emulator=emulator)
     assert run.rc == 2
     assert "2 of 4 phones are not started:" in run.out
     assert failure_ids(run) == sorted(late)
