@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help venv test unit integration units-ansible-test sanity lint docs changelog-lint changelog \
-        build-smoke ee matrix matrix-edges coverage demo bench clean
+        build-smoke ee matrix matrix-edges coverage demo bench mutations clean
 
 help:
 	@echo "make test     all checks (what CI runs)"
@@ -67,6 +67,9 @@ matrix-edges: venv
 
 demo: venv
 	tools/demo.sh
+
+mutations: venv
+	$(BIN)/python tools/mutations.py
 
 bench: venv
 	$(BIN)/python tools/bench.py

@@ -17,7 +17,8 @@ say "Install geelark.cloudphone from a freshly built Galaxy tarball"
 ansible-galaxy collection build --output-path "$demo/dist" --force "$root" | tail -n1
 ansible-galaxy collection install --offline -p "$demo/collections" "$demo"/dist/*.tar.gz 2>/dev/null | tail -n1
 export ANSIBLE_COLLECTIONS_PATH=$demo/collections ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 \
-  ANSIBLE_INVENTORY_UNPARSED_FAILED=1 ANSIBLE_PYTHON_INTERPRETER=$bin/python ANSIBLE_DEPRECATION_WARNINGS=0
+  ANSIBLE_INVENTORY_UNPARSED_FAILED=1 ANSIBLE_PYTHON_INTERPRETER=$bin/python ANSIBLE_DEPRECATION_WARNINGS=0 \
+  ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 
 say "Start a GeeLark API emulator with a fleet of 300 phones (loopback only)"
 start_emulator "$demo" --phones 300 --token demo-token --seed 7
@@ -32,28 +33,30 @@ keyed_groups:
 YAML
 say "The dynamic inventory: every phone, grouped by status ($demo/fleet.geelark.yml)"
 cat "$demo/fleet.geelark.yml"
-printf '$ ansible-inventory -i fleet.geelark.yml --graph   (five hosts a group shown)\n'
+printf '$ ansible-inventory -i fleet.geelark.yml --graph   (three hosts a group shown here)\n'
 ansible-inventory -i "$demo/fleet.geelark.yml" --graph 2>/dev/null | awk '
-  /@/ { if (more > 0) printf "  |  |--... and %d more\n", more; more = 0; shown = 0; print; next }
-  { if (shown < 5) { print; shown++ } else more++ }
-  END { if (more > 0) printf "  |  |--... and %d more\n", more }'
+  function flush() { if (more > 0) printf "%s... and %d more\n", indent, more; more = 0; shown = 0 }
+  /@/ { flush(); print; next }
+  { if (shown < 3) { print; shown++; indent = substr($0, 1, index($0, "--") + 1) } else more++ }
+  END { flush() }'
 
 say "Runbook status_report: counts by status and by GeeLark group, with Markdown and HTML files"
 show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.status_report -e "report_dir=$demo/report" \
-  | sed -n '/"msg": \[/,/\]/p' | sed -e 's/^ *"//' -e 's/",\{0,1\}$//' | grep -v -e '"msg": \[' -e '^ *\]$'
+  2>/dev/null | sed -n '/^TASK \[Show the report\]/,/^TASK \[Make/p' | sed '$d'
 echo "reports written: $demo/report/status_report.md and $demo/report/status_report.html"
 
 say "Runbook assert_status: are all phones of the status_started group started? (yes)"
 show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.assert_status -e phones=status_started \
-  | grep -E '"msg"|All [0-9]+ phones|^PLAY RECAP|ok=' || true
+  2>/dev/null | sed -n '/^TASK \[Report that every phone/,$p'
 
 say "Runbook assert_status: are all phones of the GeeLark group 'warmup' started? (no: the failure lists them)"
 set +e
 ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.assert_status -e phones=group_warmup > "$demo/assert.out" 2>&1
 rc=$?
 set -e
-sed -n '/"msg": \[/,/\]/p' "$demo/assert.out" | sed -e 's/^ *"//' -e 's/",\{0,1\}$//' | grep -v -e '"msg": \[' -e '^ *\]$' | head -n 15
-echo "(exit code $rc: the assertion failed, as it should; the full list is in $demo/assert.out)"
+printf '$ ansible-playbook -i fleet.geelark.yml geelark.cloudphone.assert_status -e phones=group_warmup\n'
+sed -n '/^fatal: /,$p' "$demo/assert.out" | awk 'NR <= 14 || /PLAY RECAP|localhost/ { print } NR == 15 { print "    ... (the full list is in '"$demo"'/assert.out)" }'
+echo "(exit code $rc: the assertion failed, as it should)"
 
 say "Runbook wait_for_status: three shut-down phones are started; wait until they are up"
 ids=$(ansible-inventory -i "$demo/fleet.geelark.yml" --list 2>/dev/null | "$bin/python" -c '
@@ -63,8 +66,9 @@ print(json.dumps([data["_meta"]["hostvars"][h]["geelark_id"] for h in data["stat
 "$bin/python" -c "import json, sys, urllib.request
 urllib.request.urlopen(urllib.request.Request('$EMULATOR_URL/_emulator/phones/status', method='POST',
   data=json.dumps({'ids': json.loads(sys.argv[1]), 'status': 0, 'after': 3}).encode()))" "$ids"
-show ansible-playbook geelark.cloudphone.wait_for_status -e "{\"phone_ids\": $ids, \"poll_interval\": 1, \"wait_timeout\": 30}" \
-  | grep -E 'FAILED - RETRYING|All [0-9]+ phones' || true
+show ansible-playbook -i localhost, geelark.cloudphone.wait_for_status \
+  -e "{\"phone_ids\": $ids, \"poll_interval\": 1, \"wait_timeout\": 30}" 2>/dev/null \
+  | sed -n '/^TASK \[Poll the phones/,$p'
 
 stop_emulator
 say "Now against the real GeeLark API"

@@ -13,11 +13,23 @@ python_for() {
   esac
 }
 
+# An interpreter of that version: on PATH, or any pyenv installation of it.
+find_python() {
+  local candidate
+  for candidate in "$(command -v "python$1" || true)" \
+      $(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$1".*/bin/python"$1" 2>/dev/null); do
+    if [ -n "$candidate" ] && "$candidate" -c 'import venv' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+
 summary=()
 for core in "$@"; do
   py=$(python_for "$core")
-  interpreter=$(command -v "python$py" || true)
-  [ -n "$interpreter" ] || { echo "python$py is needed for ansible-core $core"; exit 1; }
+  interpreter=$(find_python "$py")
+  [ -n "$interpreter" ] || { echo "Python $py is needed for ansible-core $core (install it, e.g. with pyenv)"; exit 1; }
   venv=$root/.venv-core-$core
   stamp=$venv/.installed-$(sha256sum tests/unit/requirements.txt | cut -c1-12)
   if [ ! -f "$stamp" ]; then
@@ -29,7 +41,7 @@ for core in "$@"; do
   version=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
   printf '\n----- ansible-core %s on Python %s\n' "$version" "$py"
   PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest --import-mode=importlib -q -p no:cacheprovider \
-    tests/unit tests/integration
+    --durations=5 tests/unit tests/integration
   summary+=("ansible-core $version / Python $py: passed")
 done
 printf '\nmatrix:\n'

@@ -329,7 +329,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for phone in phones:
             host = names[phone["id"]]
             variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
-            inventory.add_host(host, group="geelark")
+            inventory.add_host(host)  # in geelark through its status group, a child of geelark
             inventory.add_child(prefix + variables["geelark_status_name"], host)
             hosts[host].vars.update(variables)
             if compose or groups or keyed:
