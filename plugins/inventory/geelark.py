@@ -163,7 +163,7 @@ def strip_secrets(item):
 
 
 def host_vars(item, status):
-    """The host variables of one phone (plain data; marked unsafe when added)."""
+    """The host variables of one phone, from an item already through strip_secrets."""
     group = item.get("group") if isinstance(item.get("group"), dict) else {}
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     charge_mode = item.get("chargeMode")
@@ -179,7 +179,7 @@ def host_vars(item, status):
         geelark_remark=_text(item.get("remark")),
         geelark_charge_mode=charge_mode if isinstance(charge_mode, int) and not isinstance(charge_mode, bool) else None,
         geelark_equipment=item.get("equipmentInfo") if isinstance(item.get("equipmentInfo"), dict) else {},
-        geelark_proxy=strip_secrets(item).get("proxy") if isinstance(item.get("proxy"), dict) else {},
+        geelark_proxy=item.get("proxy") if isinstance(item.get("proxy"), dict) else {},
     )
 
 
