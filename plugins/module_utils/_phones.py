@@ -242,59 +242,7 @@ def list_phones(transport, filters=None, concurrency=1):
     whose pages do not add up (phones created or deleted while paging) is read again, and if it
     still does not add up the run fails rather than return a partial fleet.
     """
-    body = list_filter_body(filters)
-    if "ids" in body:
-        return _list_by_ids(transport, body, concurrency)
-    problem = None
-    for _attempt in range(LISTING_ATTEMPTS):
-        items, problem = _list_all_pages(transport, body, concurrency)
-        if problem is None:
-            return items
-        transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
-    raise _listing_error(problem)
-
-
-def _listing_error(problem):
-    return IncompleteResultError(
-        "The phone list did not add up in %d readings: %s" % (LISTING_ATTEMPTS, problem), endpoint=LIST_PATH,
-        advice="phones were being created or deleted during the run; run again when the fleet is stable",
-    )
-
-
-def _list_all_pages(transport, body, concurrency):
-    first = _list_page(transport, _page_body(body, 1))
-    rest = run_parallel(lambda page: _list_page(transport, _page_body(body, page)),
-                        range(2, _page_count(first) + 1), concurrency, transport.stop_event)
-    return _check_pages([first] + rest)
-
-
-def _page_body(body, page):
-    return dict(body, page=page, pageSize=MAX_PAGE_SIZE)
-
-
-def _page_count(first_page):
-    return max(1, math.ceil(first_page["total"] / MAX_PAGE_SIZE))
-
-
-def _check_pages(pages):
-    """(items in page order, None) when the pages add up to the first page's total, else (None, why)."""
-    total = pages[0]["total"]
-    items: dict[str, dict] = {}
-    duplicates = 0
-    for number, page in enumerate(pages, start=1):
-        if page["total"] != total:
-            return None, "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
-        expected = min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE)
-        if len(page["items"]) != expected:
-            return None, "page %d of %d held %d phones, expected %d (traceId %s)" % (
-                number, len(pages), len(page["items"]), expected, page["traceId"])
-        for item in page["items"]:
-            if item["id"] in items:
-                duplicates += 1
-            items[item["id"]] = item
-    if duplicates:
-        return None, "%d phones appeared on two pages" % duplicates
-    return list(items.values()), None
+    return _read_fleet(transport, filters, concurrency, with_status=False)[0]
 
 
 def fleet_status(transport, filters=None, concurrency=1):
@@ -302,44 +250,63 @@ def fleet_status(transport, filters=None, concurrency=1):
 
     Status batches of 100 go out while list pages are still arriving, on the same bounded pool,
     so the list and status endpoints (each with its own rate budget) work side by side. The
-    listing is checked as list_phones checks it; if it does not add up it is read again.
+    listing is checked as list_phones checks it.
     """
+    return _read_fleet(transport, filters, concurrency, with_status=True)
+
+
+def _read_fleet(transport, filters, concurrency, with_status):
     body = list_filter_body(filters)
     if "ids" in body:
         items = _list_by_ids(transport, body, concurrency)
-        return items, query_status(transport, [item["id"] for item in items], concurrency)
+        return items, query_status(transport, [item["id"] for item in items], concurrency) if with_status else None
     problem = None
     for _attempt in range(LISTING_ATTEMPTS):
-        items, report, problem = _pipelined_fleet(transport, body, concurrency)
+        items, report, problem = _read_pages(transport, body, concurrency, with_status)
         if problem is None:
             return items, report
         transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
-    raise _listing_error(problem)
+    raise IncompleteResultError(
+        "The phone list did not add up in %d readings: %s" % (LISTING_ATTEMPTS, problem), endpoint=LIST_PATH,
+        advice="phones were being created or deleted during the run; run again when the fleet is stable",
+    )
 
 
-def _pipelined_fleet(transport, body, concurrency):
+def _read_pages(transport, body, concurrency, with_status):
+    """One reading of every page: (items, report, None), or (None, None, why it does not add up).
+
+    A page that disagrees with the first one stops the reading at once.
+    """
     first = _list_page(transport, _page_body(body, 1))
-    pages = {1: first}
-    asked: set = set()
+    total = first["total"]
+    page_count = max(1, math.ceil(total / MAX_PAGE_SIZE))
+    pages = {}
+    seen: set = set()
     waiting: list = []
     batches = []
     with BoundedPool(concurrency, transport.stop_event) as pool:
 
-        def take(page):
+        def take(number, page):
+            pages[number] = page
+            problem = _page_problem(number, page, total, page_count)
+            if problem is not None:
+                return problem
             for item in page["items"]:
-                if item["id"] not in asked:
-                    asked.add(item["id"])
-                    waiting.append(item["id"])
-            while len(waiting) >= MAX_IDS_PER_CALL:
+                if item["id"] in seen:
+                    return "phone %s appeared on two pages" % item["id"]
+                seen.add(item["id"])
+                waiting.append(item["id"])
+            while with_status and len(waiting) >= MAX_IDS_PER_CALL:
                 send(waiting[:MAX_IDS_PER_CALL])
                 del waiting[:MAX_IDS_PER_CALL]
+            return None
 
         def send(batch):
             batches.append((batch, pool.submit(_status_batch, transport, batch)))
 
         # At most half the workers read pages, so status batches never queue behind the whole
         # listing: when the list endpoint's budget runs out, status calls still use theirs.
-        numbers = iter(range(2, _page_count(first) + 1))
+        numbers = iter(range(2, page_count + 1))
         reading = {}
 
         def read_next_page():
@@ -347,20 +314,23 @@ def _pipelined_fleet(transport, body, concurrency):
             if number is not None:
                 reading[pool.submit(_list_page, transport, _page_body(body, number))] = number
 
-        take(first)
-        for _slot in range(max(1, concurrency // 2)):
+        problem = take(1, first)
+        for _slot in range(max(1, concurrency // 2) if problem is None else 0):
             read_next_page()
-        while reading:
+        while reading and problem is None:
             done, _pending = wait(reading, return_when=FIRST_COMPLETED)
             for future in done:
-                pages[reading.pop(future)] = page = future.result()
-                take(page)
-                read_next_page()
-        items, problem = _check_pages([pages[n] for n in sorted(pages)])
+                number = reading.pop(future)
+                problem = problem or take(number, future.result())
+                if problem is None:
+                    read_next_page()
         if problem is not None:
-            for _batch, future in batches:
+            for future in list(reading) + [future for _batch, future in batches]:
                 future.cancel()
             return None, None, problem
+        items = [item for number in sorted(pages) for item in pages[number]["items"]]
+        if not with_status:
+            return items, None, None
         if waiting:
             send(list(waiting))
         report = StatusReport([item["id"] for item in items])
@@ -369,6 +339,21 @@ def _pipelined_fleet(transport, body, concurrency):
             report.calls += 1
             _merge_status_batch(report, batch, successes, failures, trace_id)
     return items, report, None
+
+
+def _page_body(body, page):
+    return dict(body, page=page, pageSize=MAX_PAGE_SIZE)
+
+
+def _page_problem(number, page, total, page_count):
+    """Why a page does not fit the listing the first page announced, or None."""
+    if page["total"] != total:
+        return "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
+    expected = min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE)
+    if len(page["items"]) != expected:
+        return "page %d of %d held %d phones, expected %d (traceId %s)" % (
+            number, page_count, len(page["items"]), expected, page["traceId"])
+    return None
 
 
 def _list_by_ids(transport, body, concurrency):

@@ -191,7 +191,8 @@ def test_a_listing_that_changes_while_paging_is_read_again(emulator, make_client
                           {"kind": "mutate", "path": LIST_PATH, "delete": [victim]})
     items = make_client(concurrency=1).list_phones()
     assert len(items) == 249 and victim not in {i["id"] for i in items}
-    assert len(emulator.request_bodies(LIST_PATH)) == 6
+    # The first reading stops at page 2, which disagrees with page 1; the second reads 3 pages.
+    assert [b["page"] for b in emulator.request_bodies(LIST_PATH)] == [1, 2, 1, 2, 3]
 
 
 def test_a_listing_that_never_adds_up_fails_loudly(emulator, make_client):
@@ -257,3 +258,29 @@ def test_fleet_status_error_in_a_worker_reaches_the_caller(emulator, make_client
     emulator.queue_faults({"kind": "code", "code": 40003, "path": STATUS_PATH})
     with pytest.raises(APIError, match="40003"):
         make_client(concurrency=4).fleet_status()
+
+
+def test_a_fleet_read_survives_a_mix_of_transient_faults_with_every_phone(emulator, make_client):
+    emulator.queue_faults(
+        {"kind": "http", "status": 502},
+        {"kind": "http", "status": 503, "body": "<html><body><h1>503 Service Unavailable</h1></body></html>"},
+        {"kind": "reset"},
+        {"kind": "hang", "seconds": 1.0},
+        {"kind": "code", "code": 40007, "msg": "too frequent"},
+        {"kind": "code", "code": 40017, "msg": "too many requests"},
+        {"kind": "raw", "body": "<html>upstream error</html>"},
+    )
+    client = make_client(concurrency=4, timeout=0.5, retries=8)
+    items, report = client.fleet_status()
+    truth = emulator.true_status()
+    assert [i["id"] for i in items] == list(truth)
+    assert {p["id"]: p["status"] for p in report.phone_list()} == truth and not report.failure_list()
+    assert client.transport.retry_count == 7
+
+
+def test_an_absurd_total_stops_the_reading_at_the_next_page(emulator, make_client):
+    emulator.queue_faults({"kind": "code", "code": 0, "path": LIST_PATH, "data": {
+        "total": 10 ** 20, "items": [{"id": str(i)} for i in range(100)]}})
+    items = make_client(concurrency=2).list_phones()
+    assert len(items) == 250
+    assert len(emulator.request_bodies(LIST_PATH)) <= 5
