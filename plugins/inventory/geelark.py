@@ -326,11 +326,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # 2.19 walks and tags every value, and checks every name, which is most of the CPU time at
         # fleet scale; these names are fixed and valid, and API data must stay untrusted anyway.
         hosts = getattr(inventory, "__wrapped__", inventory).hosts
+        status_groups = dict((name, prefix + name) for name in STATUS_NAMES.values())
         for phone in phones:
             host = names[phone["id"]]
             variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
+            group = status_groups.get(variables["geelark_status_name"])
+            if group is None:  # status_unknown, made when a phone needs it
+                group = status_groups[variables["geelark_status_name"]] = prefix + variables["geelark_status_name"]
+                inventory.add_child("geelark", inventory.add_group(group))
             inventory.add_host(host)  # in geelark through its status group, a child of geelark
-            inventory.add_child(prefix + variables["geelark_status_name"], host)
+            inventory.add_child(group, host)
             hosts[host].vars.update(variables)
             if compose or groups or keyed:
                 self._set_composite_vars(compose, variables, host, strict=strict)

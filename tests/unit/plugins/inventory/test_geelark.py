@@ -274,3 +274,14 @@ def test_1234_phones_with_the_fewest_calls(write_config):
         by_group = {g: len(inventory.get_hosts(g)) for g in STATUS_GROUPS}
         truth = list(emu.true_status().values())
         assert by_group == {"status_" + status_name(c): truth.count(c) for c in range(4)}
+
+
+def test_an_unknown_status_code_gets_its_own_group(emulator, write_config):
+    phone_id = next(iter(emulator.true_status()))
+    emulator.set_status([phone_id], 7)
+    inventory = inventory_of(write_config())
+    hosts = inventory.get_hosts("status_unknown")
+    assert [h.get_vars()["geelark_id"] for h in hosts] == [phone_id]
+    assert hosts[0].get_vars()["geelark_status"] == 7
+    assert inventory.groups["geelark"] in inventory.groups["status_unknown"].parent_groups
+    assert len(inventory.get_hosts("geelark")) == 250
