@@ -12,39 +12,12 @@ from __future__ import annotations
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 
-def run_parallel(func, items, concurrency, stop_event):
-    """Return [func(item) for item in items], running up to `concurrency` calls at once.
-
-    The first failure stops the rest: calls not yet started are cancelled, calls waiting for
-    their turn are woken through `stop_event`, and the failure is raised in the caller's thread.
-    Ctrl-C in the caller does the same.
-    """
-    items = list(items)
-    if concurrency <= 1 or len(items) <= 1:
-        return [func(item) for item in items]
-    executor = ThreadPoolExecutor(max_workers=min(concurrency, len(items)), thread_name_prefix="geelark")
-    futures = [executor.submit(func, item) for item in items]
-    try:
-        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            error = future.exception() if future in done else None
-            if error is not None:
-                raise error
-        return [future.result() for future in futures]
-    except BaseException:
-        stop_event.set()
-        for future in futures:
-            future.cancel()
-        raise
-    finally:
-        executor.shutdown(wait=True)
-
-
 class BoundedPool:
-    """A thread pool for work submitted as results come in, with run_parallel's failure rules.
+    """A thread pool of at most `concurrency` workers, for work submitted as results come in.
 
-    Used as a context manager: leaving it with an exception (a worker's, or Ctrl-C) sets
-    `stop_event`, cancels what has not started and waits for what is running.
+    Used as a context manager: leaving it with an exception (a worker's failure raised in the
+    caller's thread, or Ctrl-C) sets `stop_event`, which wakes calls waiting for their turn,
+    cancels what has not started, and waits for what is running.
     """
 
     def __init__(self, concurrency, stop_event):
@@ -67,3 +40,21 @@ class BoundedPool:
                 future.cancel()
         self._executor.shutdown(wait=True)
         return False
+
+
+def run_parallel(func, items, concurrency, stop_event):
+    """Return [func(item) for item in items], running up to `concurrency` calls at once.
+
+    The first failure stops the rest, by BoundedPool's rules, and is raised in the caller's thread.
+    """
+    items = list(items)
+    if concurrency <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with BoundedPool(min(concurrency, len(items)), stop_event) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            error = future.exception() if future in done else None
+            if error is not None:
+                raise error
+        return [future.result() for future in futures]
