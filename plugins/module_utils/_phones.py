@@ -115,11 +115,16 @@ class StatusReport:
 def query_status(transport, ids, concurrency=1):
     """Status of every ID, asked 100 at a time, merged by ID (the API answers in its own order)."""
     ids = normalize_ids(ids)
-    report = StatusReport(ids)
     batches = list(chunked(ids, MAX_IDS_PER_CALL))
     answers = run_parallel(lambda batch: _status_batch(transport, batch), batches, concurrency,
                            transport.stop_event)
-    for batch, (successes, failures, trace_id) in zip(batches, answers):
+    return _status_report(ids, zip(batches, answers))
+
+
+def _status_report(ids, answered_batches):
+    """A StatusReport for `ids` from (batch, _status_batch answer) pairs."""
+    report = StatusReport(ids)
+    for batch, (successes, failures, trace_id) in answered_batches:
         report.calls += 1
         _merge_status_batch(report, batch, successes, failures, trace_id)
     return report
@@ -333,11 +338,8 @@ def _read_pages(transport, body, concurrency, with_status):
             return items, None, None
         if waiting:
             send(list(waiting))
-        report = StatusReport([item["id"] for item in items])
-        for batch, future in batches:
-            successes, failures, trace_id = future.result()
-            report.calls += 1
-            _merge_status_batch(report, batch, successes, failures, trace_id)
+        report = _status_report([item["id"] for item in items],
+                                ((batch, future.result()) for batch, future in batches))
     return items, report, None
 
 
