@@ -312,8 +312,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         inventory: t.Any = self.inventory
         inventory.add_group("geelark")
-        for name in STATUS_NAMES.values():
-            inventory.add_child("geelark", inventory.add_group(prefix + name))
+        status_groups: dict = {}
+
+        def status_group(name):
+            """The group of a status name, made (as a child of geelark) the first time it is needed."""
+            if name not in status_groups:
+                status_groups[name] = inventory.add_group(prefix + name)
+                inventory.add_child("geelark", status_groups[name])
+            return status_groups[name]
+
+        for name in STATUS_NAMES.values():  # these always exist, so a play for an empty one matches nothing
+            status_group(name)
         phones = [p for p in data["phones"] if not wanted or status_name(data["statuses"][p["id"]]) in wanted]
         names = host_names(phones, self.get_option("hostname"))
         renamed = sorted(names[p["id"]] for p in phones if names[p["id"]] not in (p["id"], p.get("serialName")))
@@ -326,16 +335,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # 2.19 walks and tags every value, and checks every name, which is most of the CPU time at
         # fleet scale; these names are fixed and valid, and API data must stay untrusted anyway.
         hosts = getattr(inventory, "__wrapped__", inventory).hosts
-        status_groups = dict((name, prefix + name) for name in STATUS_NAMES.values())
         for phone in phones:
             host = names[phone["id"]]
             variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
-            group = status_groups.get(variables["geelark_status_name"])
-            if group is None:  # status_unknown, made when a phone needs it
-                group = status_groups[variables["geelark_status_name"]] = prefix + variables["geelark_status_name"]
-                inventory.add_child("geelark", inventory.add_group(group))
             inventory.add_host(host)  # in geelark through its status group, a child of geelark
-            inventory.add_child(group, host)
+            inventory.add_child(status_group(variables["geelark_status_name"]), host)
             hosts[host].vars.update(variables)
             if compose or groups or keyed:
                 self._set_composite_vars(compose, variables, host, strict=strict)
