@@ -14,7 +14,10 @@ Test switches live under /_emulator/ (no auth; loopback only):
   POST /_emulator/reset            zero the counters and drop queued faults
   POST /_emulator/config           {"latency": s, "rate_limit": per_minute}
   POST /_emulator/faults           {"faults": [{"kind": ...}, ...]} queued, one per API request
-  POST /_emulator/phones/status    {"ids": [...], "status": n, "after": s} change status later
+  POST /_emulator/phones/status    {"ids": [...], "status": n, "on_read": k} the phones answer status n from
+                                   their k-th status read on (counted from now; k=1: the next read); or
+                                   {"ids": [...], "status": n, "after": s} after s seconds (for people;
+                                   tests move phones by read count, which does not depend on timing)
   POST /_emulator/phones/add       {"phones": [{...}, ...]}   add phones (fields default sensibly)
   POST /_emulator/phones/delete    {"ids": [...]}
 
@@ -125,7 +128,10 @@ class EmulatorState:
         self.rate_limit = rate_limit
         self.rng = random.Random(seed)
         self.faults = collections.deque()
+        # Pending status changes: timed ones [(when, id, status)], and per phone, read-counted ones
+        # [[reads_left, status], ...] that fire on that phone's status reads.
         self.transitions = []
+        self.read_transitions = collections.defaultdict(list)
         self.next_index = len(phones)
         self.reset_stats()
 
@@ -134,6 +140,7 @@ class EmulatorState:
         self.codes = collections.Counter()
         self.arrivals = collections.defaultdict(collections.deque)
         self.busiest_minute = collections.Counter()
+        self.status_reads = collections.Counter()
         self.in_flight = 0
         self.peak_in_flight = 0
         self.secret_leaks = 0
@@ -149,6 +156,7 @@ class EmulatorState:
             "codes": {str(k): v for k, v in self.codes.items()},
             "peak_in_flight": self.peak_in_flight,
             "busiest_minute": dict(self.busiest_minute),
+            "status_reads": dict(self.status_reads),
             "secret_leaks": self.secret_leaks,
             "user_agents": sorted(self.user_agents),
             "trace_ids": list(self.trace_ids[-50:]),
@@ -162,6 +170,30 @@ class EmulatorState:
         for _when, phone_id, status in due:
             if phone_id in self.phones:
                 self.phones[phone_id]["status"] = status
+
+    def schedule(self, ids, status, on_read=None, after=None):
+        """Change the status of `ids` on their `on_read`-th status read from now, or `after` seconds."""
+        if on_read is not None:
+            if isinstance(on_read, bool) or not isinstance(on_read, int) or on_read < 1:
+                raise ValueError("on_read must be a whole number of at least 1, got %r" % (on_read,))
+            for phone_id in ids:
+                self.read_transitions[phone_id].append([on_read, status])
+        else:
+            when = time.monotonic() + float(after or 0)
+            self.transitions.extend((when, phone_id, status) for phone_id in ids)
+            self.apply_transitions()
+
+    def count_status_read(self, phone_id):
+        """One status read of a phone: count it, and fire the read-counted changes now due."""
+        self.status_reads[phone_id] += 1
+        steps = self.read_transitions.get(phone_id)
+        if not steps:
+            return
+        for step in steps:
+            step[0] -= 1
+            if step[0] == 0 and phone_id in self.phones:
+                self.phones[phone_id]["status"] = step[1]
+        self.read_transitions[phone_id] = [step for step in steps if step[0] > 0]
 
     def add_phones(self, specs):
         added = []
@@ -295,6 +327,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiFailure(40004, "ids must not hold more than %d entries" % MAX_IDS)
         successes, failures = [], []
         for phone_id in ids:
+            self.state.count_status_read(phone_id)
             phone = self.state.phones.get(phone_id)
             if phone is None:
                 failures.append({"code": 42001, "id": phone_id, "msg": "env not found"})
@@ -373,9 +406,17 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.extend(body.get("faults", []))
                 answer = {"queued": len(state.faults)}
             elif self.path == CONTROL_PREFIX + "phones/status":
-                when = time.monotonic() + float(body.get("after", 0))
-                state.transitions.extend((when, i, int(body["status"])) for i in body["ids"])
-                state.apply_transitions()
+                unknown = set(body) - {"ids", "status", "on_read", "after"}
+                if unknown or ("on_read" in body and "after" in body):
+                    self._send_json(400, {"error": "phones/status takes ids, status and one of on_read or after; "
+                                                   "got %s" % sorted(body)})
+                    return
+                try:
+                    state.schedule(body["ids"], int(body["status"]), on_read=body.get("on_read"),
+                                   after=body.get("after"))
+                except (KeyError, TypeError, ValueError) as exc:
+                    self._send_json(400, {"error": "phones/status: %s" % exc})
+                    return
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "phones/add":
                 answer = {"ids": state.add_phones(body.get("phones", []))}
@@ -499,11 +540,15 @@ class Emulator:
         with self.state.lock:
             return [json.loads(raw) for p, raw in self.state.bodies if p == path]
 
-    def set_status(self, ids, status, after=0.0):
+    def set_status(self, ids, status, on_read=None):
+        """Set the status now, or (on_read=k) from each phone's k-th status read on."""
         with self.state.lock:
-            when = time.monotonic() + after
-            self.state.transitions.extend((when, i, status) for i in ids)
-            self.state.apply_transitions()
+            self.state.schedule(ids, status, on_read=on_read)
+
+    def status_reads(self, phone_id):
+        """How many times the status endpoint has been asked about this phone."""
+        with self.state.lock:
+            return self.state.status_reads[phone_id]
 
     def true_status(self):
         with self.state.lock:

@@ -78,9 +78,10 @@ def test_correct_secrets_never_show_at_vvvv(emulator, playbook):
 
 def test_wait_until_started_with_until_retries(emulator, playbook):
     ids = [i for i, s in emulator.true_status().items() if s == 2][:3]
-    emulator.set_status(ids, 0, after=2.0)
+    emulator.set_status(ids, 0, on_read=2)  # shut down on the first poll, started on the second
     task = status_task(ids=ids, api_url=emulator.url, token=TOKEN)
     task.update({"until": "result.by_status.started | length == 3", "retries": 10, "delay": 1})
     run = playbook(local_play(task))
     assert run.rc == 0, run.text
-    assert "FAILED - RETRYING" in run.text
+    assert run.text.count("FAILED - RETRYING") == 1
+    assert [emulator.status_reads(i) for i in ids] == [2, 2, 2]

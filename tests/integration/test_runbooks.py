@@ -90,13 +90,13 @@ def test_assert_status_with_ids_and_a_wanted_status(emulator):
 
 def test_wait_for_status_succeeds_when_the_phones_start(emulator):
     ids = [i for i, s in emulator.true_status().items() if s == 2][:3]
-    emulator.set_status(ids, 0, after=2.0)
+    emulator.set_status(ids, 0, on_read=3)  # shut down for two polls, started from the third
     run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ids, "poll_interval": 1, "wait_timeout": 20}),
                   emulator=emulator)
     assert run.rc == 0, run.text
     assert "All 3 phones are started" in run.out
-    polls = len(emulator.request_bodies("/open/v1/phone/status"))
-    assert 2 <= polls <= 5  # one batched call per poll, never one per phone
+    polls = emulator.request_bodies("/open/v1/phone/status")
+    assert [sorted(body["ids"]) for body in polls] == [sorted(ids)] * 3  # one batched call per poll
 
 
 def test_wait_for_status_times_out_cleanly_naming_the_laggards(emulator):
