@@ -68,15 +68,24 @@ def test_assert_status_passes_when_every_phone_is_started(emulator, fleet):
     assert run.rc == 0, run.text
 
 
-def test_assert_status_fails_exactly_for_the_phones_not_started(emulator, fleet):
-    run = runbook("assert_status", "-i", fleet, "-e", "phones=group_warmup", emulator=emulator)
+def test_assert_status_fails_exactly_for_the_phones_not_started(emulator, fleet, tmp_path):
+    report = tmp_path / "not_started.json"
+    run = runbook("assert_status", "-i", fleet, "-e", "phones=group_warmup", "-e", "report_file=%s" % report,
+                  emulator=emulator)
     assert run.rc == 2
     warmup = [p for p in emulator.state.phones.values() if p["group"]["name"] == "warmup"]
     not_started = sorted(p["id"] for p in warmup if p["status"] != 0)
-    assert failure_ids(run) == not_started
-    assert "%d of %d phones are not started:" % (len(not_started), len(warmup)) in run.out
+    assert len(not_started) > 20
+    written = json.loads(report.read_text())
+    assert sorted(p["id"] for p in written["not_in_status"]) == not_started
+    assert len(failure_ids(run)) == 20  # the first 20 on screen, all of them in the file
+    assert set(failure_ids(run)) <= set(not_started)
+    assert "... and %d more: all of them are in %s" % (len(not_started) - 20, report) in run.out
+    assert "%d of %d phones are not started (inventory pattern group_warmup (%d phones)):" % (
+        len(not_started), len(warmup), len(warmup)) in run.out
     expired = next(p for p in warmup if p["status"] == 3)
-    assert "%s (%s): expired" % (expired["serialName"], expired["id"]) in run.out
+    assert {"id": expired["id"], "serial_name": expired["serialName"], "status": 3,
+            "status_name": "expired"} in written["not_in_status"]
 
 
 def test_assert_status_with_ids_and_a_wanted_status(emulator):
@@ -84,7 +93,7 @@ def test_assert_status_with_ids_and_a_wanted_status(emulator):
     run = runbook("assert_status", "-e", json.dumps({"phone_ids": ids, "wanted_status": "shut_down"}),
                   emulator=emulator)
     assert run.rc == 2
-    assert "1 of 5 phones are not shut_down" in run.out
+    assert "1 of 5 phones are not shut_down (phone_ids (5 IDs)):" in run.out
     assert "(404404404404404404): no status from the API - 42001 env not found" in run.out
 
 
@@ -106,8 +115,72 @@ def test_wait_for_status_times_out_cleanly_naming_the_laggards(emulator):
     extra = {"phone_ids": ready + late, "poll_interval": 1, "wait_timeout": 2}
     run = runbook("wait_for_status", "-e", json.dumps(extra), emulator=emulator)
     assert run.rc == 2
-    assert "2 of 4 phones are not started:" in run.out
+    assert "Timed out after 2 s (3 polls): 2 of 4 phones are not started (phone_ids (4 IDs)):" in run.out
     assert failure_ids(run) == sorted(late)
+    assert len(emulator.request_bodies("/open/v1/phone/status")) == 3
+
+
+def test_wait_for_status_with_no_wait_fails_when_a_phone_is_not_there_yet(emulator):
+    shut_down = [i for i, s in emulator.true_status().items() if s == 2][:1]
+    run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": shut_down, "wait_timeout": 0}),
+                  emulator=emulator)
+    assert run.rc == 2
+    assert "Timed out after 0 s (1 polls): 1 of 1 phones are not started" in run.out
+    assert "All 1 phones" not in run.out
+
+
+def test_wait_for_status_timeout_says_so_first_and_stays_short(emulator):
+    late = [i for i, s in emulator.true_status().items() if s == 2][:45]
+    run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": late, "wait_timeout": 0}), emulator=emulator)
+    assert run.rc == 2
+    failure = run.out[run.out.index("fatal: "):]
+    assert '"msg": ["Timed out after 0 s (1 polls): 45 of 45 phones are not started' in failure  # said first
+    assert "... and 25 more: run with -e report_file=PATH to write all of them to a file" in failure
+    assert len(run.out.splitlines()) < 80
+
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
+def test_a_mistyped_pattern_fails_and_says_so(emulator, fleet, name):
+    run = runbook(name, "-i", fleet, "-e", "phones=group_wramup", emulator=emulator)
+    assert run.rc == 2
+    assert "No phones to act on: the pattern 'group_wramup' matches no phone of the geelark inventory (300 phones" \
+        in run.out
+    assert emulator.stats()["requests"]["/open/v1/phone/status"] == 3  # the inventory's own, none more
+
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
+def test_an_inventory_that_did_not_load_fails_the_runbook(emulator, inventory_file, name):
+    broken = inventory_file(api_url=emulator.url, token="wrong-inventory-token")
+    run = run_command([PLAYBOOK, "-i", broken, "geelark.cloudphone.%s" % name], env=ansible_env())
+    assert run.rc == 2
+    assert "the geelark inventory did not load (there is no 'geelark' group)" in run.out
+    assert "wrong-inventory-token" not in run.text
+
+
+def test_wait_for_status_without_ids_or_inventory_fails(emulator):
+    run = runbook("wait_for_status", emulator=emulator)
+    assert run.rc == 2
+    assert "the geelark inventory did not load" in run.out
+    assert "All 0 phones" not in run.out
+
+
+def test_an_empty_phone_ids_fails_unless_allowed(emulator):
+    run = runbook("assert_status", "-e", '{"phone_ids": []}', emulator=emulator)
+    assert run.rc == 2
+    assert "No phones to act on: phone_ids is empty" in run.out
+    allowed = runbook("assert_status", "-e", '{"phone_ids": [], "allow_empty": true}', emulator=emulator)
+    assert allowed.rc == 0, allowed.text
+    assert "No phone was targeted (allow_empty is true): nothing was checked" in allowed.out
+
+
+@pytest.mark.parametrize("form", ["one", "comma"])
+def test_phone_ids_as_key_value_is_one_id_or_a_comma_separated_list(emulator, form):
+    started = [i for i, s in emulator.true_status().items() if s == 0][:3]
+    ids = started[:1] if form == "one" else started
+    run = runbook("assert_status", "-e", "phone_ids=%s" % ",".join(ids), emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "All %d phones are started (phone_ids (%d IDs))" % (len(ids), len(ids)) in run.out
+    assert emulator.request_bodies("/open/v1/phone/status") == [{"ids": ids}]
 
 
 def test_runbooks_pass_on_api_errors(emulator):
