@@ -40,22 +40,31 @@ def sign_request(app_id, api_key, trace_id, ts_ms):
 
 
 class Credentials:
-    """Either a bearer token or an app ID with its API key; validated on creation."""
+    """Either a bearer token or an app ID with its API key; validated on creation.
+
+    `sources` maps an option name to where its value came from (for example "environment variable
+    GEELARK_TOKEN"), so an error about a mix of settings can say which came from where.
+    """
 
     __slots__ = ("_token", "_app_id", "_api_key")
 
-    def __init__(self, token=None, app_id=None, api_key=None):
+    def __init__(self, token=None, app_id=None, api_key=None, sources=None):
         token, app_id, api_key = (_blank_to_none(v) for v in (token, app_id, api_key))
+        sources = sources or {}
+
+        def named(*names):
+            return " and ".join("%s (%s)" % (n, sources[n]) if sources.get(n) else n for n in names)
+
         if token and (app_id or api_key):
             raise ConfigError(
-                "Both auth schemes were given: token, and %s. %s, not both"
-                % (" and ".join(n for n, v in (("app_id", app_id), ("api_key", api_key)) if v), _HOW_TO)
+                "Both auth schemes were given: %s, and %s. %s, not both: remove one of them"
+                % (named("token"), named(*(n for n, v in (("app_id", app_id), ("api_key", api_key)) if v)), _HOW_TO)
             )
         if not token:
             if app_id and not api_key:
-                raise ConfigError("app_id was given without api_key. %s" % _HOW_TO)
+                raise ConfigError("%s was given without api_key. %s" % (named("app_id"), _HOW_TO))
             if api_key and not app_id:
-                raise ConfigError("api_key was given without app_id. %s" % _HOW_TO)
+                raise ConfigError("%s was given without app_id. %s" % (named("api_key"), _HOW_TO))
             if not app_id:
                 raise ConfigError("No GeeLark credentials were given. %s" % _HOW_TO)
         self._token = token

@@ -48,23 +48,27 @@ class GeeLarkClient:
     def __init__(self, token=None, app_id=None, api_key=None, api_url=DEFAULT_API_URL,
                  timeout=DEFAULT_TIMEOUT, validate_certs=True, retries=DEFAULT_RETRIES,
                  retry_backoff=DEFAULT_RETRY_BACKOFF, retry_max_delay=DEFAULT_RETRY_MAX_DELAY,
-                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY, log=None, session=None):
+                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY, log=None, session=None,
+                 sources=None):
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ConfigError("concurrency must be a whole number from 1 to %d, got %r"
                               % (MAX_CONCURRENCY, concurrency))
         self.concurrency = concurrency
         self.transport = Transport(
-            Credentials(token=token, app_id=app_id, api_key=api_key), api_url=api_url, timeout=timeout,
+            Credentials(token=token, app_id=app_id, api_key=api_key, sources=sources), api_url=api_url, timeout=timeout,
             validate_certs=validate_certs, retries=retries, retry_backoff=retry_backoff,
             retry_max_delay=retry_max_delay, rate_limit=rate_limit, log=log, session=session,
         )
 
     @classmethod
-    def from_options(cls, options, log=None, session=None):
-        """Build a client from a mapping of the shared option names (missing ones take defaults)."""
+    def from_options(cls, options, log=None, session=None, sources=None):
+        """Build a client from a mapping of the shared option names (missing ones take defaults).
+
+        `sources` says where each credential option came from, for error messages.
+        """
         kwargs = dict(CLIENT_OPTION_DEFAULTS)
         kwargs.update((k, v) for k, v in options.items() if k in CLIENT_OPTION_DEFAULTS and v is not None)
-        return cls(log=log, session=session, **kwargs)
+        return cls(log=log, session=session, sources=sources, **kwargs)
 
     @property
     def secrets(self):

@@ -9,6 +9,8 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ._auth import ENV_API_KEY, ENV_API_URL, ENV_APP_ID, ENV_TOKEN
@@ -16,14 +18,25 @@ from ._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
 from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
+# Environment variables whose value an option took in this run (a module runs once per process).
+_FROM_ENVIRONMENT = set()
+
+
+def _env_fallback(name):
+    """env_fallback that remembers it was used, so errors can say where a credential came from."""
+    value = env_fallback(name)
+    _FROM_ENVIRONMENT.add(name)
+    return value
+
+
 def api_argument_spec():
     """The options every GeeLark module takes (documented in the geelark.cloudphone.api fragment)."""
     defaults = CLIENT_OPTION_DEFAULTS
     return dict(
-        api_url=dict(type="str", default=defaults["api_url"], fallback=(env_fallback, [ENV_API_URL])),
-        token=dict(type="str", no_log=True, fallback=(env_fallback, [ENV_TOKEN])),
-        app_id=dict(type="str", fallback=(env_fallback, [ENV_APP_ID])),
-        api_key=dict(type="str", no_log=True, fallback=(env_fallback, [ENV_API_KEY])),
+        api_url=dict(type="str", default=defaults["api_url"], fallback=(_env_fallback, [ENV_API_URL])),
+        token=dict(type="str", no_log=True, fallback=(_env_fallback, [ENV_TOKEN])),
+        app_id=dict(type="str", fallback=(_env_fallback, [ENV_APP_ID])),
+        api_key=dict(type="str", no_log=True, fallback=(_env_fallback, [ENV_API_KEY])),
         validate_certs=dict(type="bool", default=defaults["validate_certs"]),
         timeout=dict(type="float", default=defaults["timeout"]),
         retries=dict(type="int", default=defaults["retries"]),
@@ -40,18 +53,41 @@ class GeeLarkModule:
     def __init__(self, argument_spec, **kwargs):
         spec = api_argument_spec()
         spec.update(argument_spec)
+        _FROM_ENVIRONMENT.clear()
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self._started = time.monotonic()
+        self._client = None
 
     @property
     def params(self):
         return self.module.params
 
     def client(self):
-        return GeeLarkClient.from_options(self.module.params, log=self.module.debug)
+        self._client = GeeLarkClient.from_options(self.module.params, log=self.module.debug,
+                                                  sources=self.credential_sources())
+        return self._client
+
+    def credential_sources(self):
+        """Where each credential option came from: the environment, or the task (module_defaults included)."""
+        sources = {}
+        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY)):
+            if self.module.params.get(option) is not None:
+                sources[option] = ("environment variable %s" % variable if variable in _FROM_ENVIRONMENT
+                                   else "the task's options or module_defaults")
+        return sources
+
+    def api_calls(self):
+        """What this run asked of the API: requests sent, retries among them, and seconds spent."""
+        transport = self._client.transport if self._client is not None else None
+        return {
+            "requests": transport.request_count if transport else 0,
+            "retries": transport.retry_count if transport else 0,
+            "seconds": round(time.monotonic() - self._started, 3),
+        }
 
     def fail_from(self, error, **result):
         """Fail the task with a GeeLark error's message and its structured details."""
         details = error.to_result()
-        self.module.fail_json(msg=str(error), error=details, **result)
+        self.module.fail_json(msg=str(error), error=details, api_calls=self.api_calls(), **result)

@@ -64,12 +64,21 @@ class _Retry(Exception):
 
 def normalize_api_url(api_url):
     """Validate the base URL up front, so a typo fails before any request is sent."""
-    if not isinstance(api_url, str) or not _URL_RE.match(api_url.strip()):
+    match = _URL_RE.match(api_url.strip()) if isinstance(api_url, str) else None
+    if not match:
         raise ConfigError(
             "api_url %r is not an http(s) URL such as %s" % (api_url, DEFAULT_API_URL),
             advice="set api_url (env GEELARK_API_URL) to the API's base URL, without a path",
         )
-    return api_url.strip().rstrip("/")
+    url = api_url.strip().rstrip("/")
+    path = (match.group(1) or "").rstrip("/")
+    if path:
+        # Every endpoint path starts with /open/v1 already; a base URL holding it would double it.
+        raise ConfigError(
+            "api_url %r has a path (%s); it must be the API's base URL only" % (api_url, path),
+            advice="set api_url (env GEELARK_API_URL) to %r" % url[:len(url) - len(path)],
+        )
+    return url
 
 
 class Transport:
@@ -177,14 +186,12 @@ class Transport:
         status = response.status_code
         if status != 200:
             error = TransportError("Unexpected HTTP answer: %s" % self._excerpt(response), endpoint=path,
-                                   http_status=status, trace_id=trace_id,
-                                   advice="check api_url (env GEELARK_API_URL)" if status < 500 else
-                                   "the API is having trouble; retry later")
+                                   http_status=status, trace_id=trace_id, advice=_http_advice(status))
             if status == 429 or status >= 500:
                 raise _Retry(error, _retry_after(response.headers.get("Retry-After")))
             raise error
         try:
-            envelope = json.loads(response.content.decode("utf-8"))
+            envelope = json.loads(self._scrub(response.content.decode("utf-8")))
         except (UnicodeDecodeError, ValueError):
             raise _Retry(TransportError("The answer is not JSON: %s" % self._excerpt(response), endpoint=path,
                                         http_status=status, trace_id=trace_id,
@@ -213,11 +220,16 @@ class Transport:
         if self.stop_event.is_set() or (seconds > 0 and self.stop_event.wait(seconds)):
             raise Cancelled("The run was cancelled before all requests were sent")
 
+    def _scrub(self, text):
+        """The text with every credential masked, also in its JSON-escaped form: answers may quote them."""
+        for secret in self.credentials.secrets:
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                text = text.replace(form, "********")
+        return text
+
     def _excerpt(self, response):
         text = response.content[:_EXCERPT_CHARS * 4].decode("utf-8", "replace")
-        text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text)).strip()
-        for secret in self.credentials.secrets:
-            text = text.replace(secret, "********")
+        text = self._scrub(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text)).strip())
         text = "".join(ch for ch in text if ch.isprintable())
         if len(text) > _EXCERPT_CHARS:
             text = text[:_EXCERPT_CHARS] + "..."
@@ -226,6 +238,18 @@ class Transport:
     def _debug(self, line):
         if self._log:
             self._log(line)
+
+
+def _http_advice(status):
+    """What to do about an HTTP status other than 200 (GeeLark documents none of them)."""
+    if status in (401, 403):
+        return ("the server refused this request: check token, or app_id and api_key (GEELARK_TOKEN, "
+                "GEELARK_APP_ID, GEELARK_API_KEY), and that this machine's IP is in the API whitelist")
+    if status == 429:
+        return "the server asks for fewer requests: lower rate_limit, or run later"
+    if status >= 500:
+        return "the API is having trouble; retry later"
+    return "check api_url (env GEELARK_API_URL): it must be the GeeLark API's base URL"
 
 
 def _retry_after(value):

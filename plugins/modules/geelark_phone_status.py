@@ -37,6 +37,7 @@ options:
     description:
       - Fail the task when the API cannot give the status of some IDs (for example 42001, the
         phone does not exist), naming them. The results are still returned.
+      - When false, such IDs are in RV(failures) and a warning gives their count and the first of them.
     type: bool
     default: false
 requirements:
@@ -147,6 +148,24 @@ fail_amount:
   returned: always
   type: int
   sample: 1
+api_calls:
+  description:
+    - What the task asked of the API, to see the cost of a task and whether retries happened.
+  returned: always
+  type: dict
+  contains:
+    requests:
+      description: HTTP requests sent, retries included.
+      type: int
+      sample: 3
+    retries:
+      description: How many of them were retries of a failed attempt.
+      type: int
+      sample: 0
+    seconds:
+      description: Wall time of the task in the module, in seconds.
+      type: float
+      sample: 0.412
 error:
   description: Details of the API error that failed the task.
   returned: when the API call failed
@@ -187,11 +206,15 @@ def status_result(report):
     )
 
 
-def missing_message(failures, total):
+def missing_message(failures, total, limit=None):
+    """The phones the API gave no status for, the first `limit` of them by ID, code and message."""
+    shown = failures if limit is None else failures[:limit]
     listed = ", ".join(
-        "%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, ""))) for f in failures
+        "%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, ""))) for f in shown
     )
-    return "The API did not answer for %d of %d phones: %s" % (len(failures), total, listed)
+    more = "" if len(shown) == len(failures) else ", and %d more (all of them are in failures)" % (
+        len(failures) - len(shown))
+    return "The API did not answer for %d of %d phones: %s%s" % (len(failures), total, listed, more)
 
 
 def main():
@@ -211,8 +234,12 @@ def main():
     for warning in report.warnings:
         module.warn(warning)
     result = status_result(report)
+    result["api_calls"] = geelark.api_calls()
     if module.params["fail_on_missing"] and result["failures"]:
         module.fail_json(msg=missing_message(result["failures"], result["total_amount"]), **result)
+    if result["failures"]:
+        module.warn(missing_message(result["failures"], result["total_amount"], limit=5)
+                    + "; set fail_on_missing: true to fail the task instead")
     module.exit_json(**result)
 
 
