@@ -107,6 +107,7 @@ compose:
 import collections
 import hashlib
 import json
+import re
 import time
 import typing as t
 
@@ -209,6 +210,36 @@ def _text(value):
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _names_this_plugin(path):
+    """Whether a YAML file's `plugin:` key names this plugin (read as text: it need not parse)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return False
+    match = re.search(r"^plugin:\s*['\"]?([\w.]+)['\"]?\s*(#.*)?$", head, re.MULTILINE)
+    return bool(match) and match.group(1) in ("geelark.cloudphone.geelark", "geelark")
+
+
+def _valid_cache_data(data):
+    """Whether a cache entry has the shape _fetch writes: phones with IDs, and an int status for each."""
+    phones, statuses = data.get("phones"), data.get("statuses")
+    if not isinstance(phones, list) or not isinstance(statuses, dict):
+        return False
+    for phone in phones:
+        if not isinstance(phone, dict) or not isinstance(phone.get("id"), str):
+            return False
+        status = statuses.get(phone["id"])
+        if not isinstance(status, int) or isinstance(status, bool):
+            return False
+    return True
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "geelark.cloudphone.geelark"
 
@@ -217,9 +248,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return False
         if path.endswith((".geelark.yml", ".geelark.yaml")):
             return True
-        display.vvv("Skipping %s for %s: the file name must end with .geelark.yml or .geelark.yaml"
-                    % (to_native(path), self.NAME))
+        why = "the file name must end with .geelark.yml or .geelark.yaml"
+        if _names_this_plugin(path):
+            # Meant for this plugin, so a quiet skip would leave the user with only "could not be verified".
+            display.warning("%s: %s names this plugin but is not read: %s (for example fleet.geelark.yml)"
+                            % (self.NAME, to_native(path), why))
+        else:
+            display.vvv("Skipping %s for %s: %s" % (to_native(path), self.NAME, why))
         return False
+
+    _secrets: tuple = ()
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
@@ -232,14 +270,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         query = self._query_fingerprint(options)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache")
-        data = None
-        if use_cache and cache:
-            try:
-                data = self._cache[cache_key]
-            except KeyError:
-                data = None
-            if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("query") != query:
-                data = None
+        data = self._read_cache(cache_key, query) if use_cache and cache else None
         if data is None:
             data = self._fetch(options, query)
             if use_cache:
@@ -250,6 +281,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(data)
         display.vvv("%s: inventory built in %.3fs CPU" % (self.NAME, time.process_time() - cpu))
 
+    def _read_cache(self, cache_key, query):
+        """The cached data for this query, or None: a miss, an old format, or an entry that cannot be used."""
+        try:
+            data = self._cache[cache_key]
+        except KeyError:
+            return None
+        except Exception as exc:  # a cut-short or unreadable entry makes the cache plugin raise
+            display.warning("%s: the inventory cache entry %s could not be read (%s); fetching from the API "
+                            "and writing a new entry" % (self.NAME, cache_key, self._mask(_first_line(exc))))
+            return None
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("query") != query:
+            return None
+        if not _valid_cache_data(data):
+            display.warning("%s: the inventory cache entry %s does not have the expected shape; fetching from "
+                            "the API and writing a new entry" % (self.NAME, cache_key))
+            return None
+        return data
+
+    def _mask(self, text):
+        """The text with every credential of this inventory masked: API messages may quote them."""
+        for secret in self._secrets:
+            text = text.replace(secret, "********")
+        return text
+
     def _client_options(self):
         options = {}
         for name in CLIENT_OPTION_DEFAULTS:
@@ -258,10 +313,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 try:
                     value = self.templar.template(value)
                 except Exception as exc:
-                    raise AnsibleError("%s: the %s option could not be templated: %s"
-                                       % (self.NAME, name, type(exc).__name__)) from None
+                    raise AnsibleError(self._mask("%s: the %s option could not be templated: %s"
+                                                  % (self.NAME, name, type(exc).__name__))) from None
             options[name] = value
+        self._secrets = tuple(v for v in (options.get("token"), options.get("api_key")) if isinstance(v, str) and v)
         return options
+
+    def _credential_sources(self):
+        """Where each credential option came from (the inventory file, or an environment variable)."""
+        sources = {}
+        for name in ("token", "app_id", "api_key"):
+            value, origin = self.get_option_and_origin(name)
+            if value is not None and origin:
+                sources[name] = ("environment variable %s" % origin[len("env: "):] if origin.startswith("env: ")
+                                 else "the inventory file")
+        return sources
 
     def _query_fingerprint(self, options):
         """What the cached data answers for; a change of account, URL or filters is a miss."""
@@ -273,15 +339,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch(self, options, query):
         wall, cpu = time.monotonic(), time.process_time()
         try:
-            with GeeLarkClient.from_options(options, log=display.vvvv) as client:
+            with GeeLarkClient.from_options(options, log=self._log_request,
+                                            sources=self._credential_sources()) as client:
                 items, report = client.fleet_status(self.get_option("filters"))
                 requests = client.transport.request_count
         except GeeLarkError as error:
-            raise AnsibleError("%s: %s" % (self.NAME, error)) from None
+            raise AnsibleError(self._mask("%s: %s" % (self.NAME, error))) from None
         display.vvv("%s: %d phones fetched with %d requests in %.3fs (%.3fs CPU)"
                     % (self.NAME, len(items), requests, time.monotonic() - wall, time.process_time() - cpu))
         for warning in report.warnings:
-            display.warning("%s: %s" % (self.NAME, warning))
+            display.warning(self._mask("%s: %s" % (self.NAME, warning)))
         statuses = dict((phone["id"], phone["status"]) for phone in report.phone_list())
         phones = []
         for item in items:
@@ -292,12 +359,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                 "asked; it is left out" % (self.NAME, phone_id, _text(item.get("serialName"))))
                 continue
             if failure is not None:
-                display.warning("%s: no status for phone %s (%s: %s); using the status from the list"
-                                % (self.NAME, phone_id, failure["code"], failure["msg"]))
+                display.warning(self._mask("%s: no status for phone %s (%s: %s); using the status from the list"
+                                           % (self.NAME, phone_id, failure["code"], failure["msg"])))
                 listed = item.get("status")
                 statuses[phone_id] = listed if isinstance(listed, int) and not isinstance(listed, bool) else -1
             phones.append(strip_secrets(item))
         return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses}
+
+    def _log_request(self, line):
+        display.vvv(self._mask("%s: %s" % (self.NAME, line)))
 
     def _check_options(self):
         """What the option types cannot say, checked before any request (or cache read)."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -112,3 +113,96 @@ def wait_for_requests(emu, proc, count):
             return
         time.sleep(0.01)
     raise AssertionError("the emulator never saw %d requests" % count)
+
+
+def cached_inventory(inventory_file, tmp_path, emulator):
+    path = inventory_file(api_url=emulator.url, token=TOKEN, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                          cache_connection=str(tmp_path / "cache"))
+    first = run_command([INVENTORY, "-i", path, "--list"])
+    assert first.rc == 0, first.text
+    [entry] = list((tmp_path / "cache").iterdir())
+    return path, entry, first.json()
+
+
+def read_entry(entry):
+    """A jsonfile cache entry's data (ansible-core 2.19 wraps it in a __payload__ string)."""
+    data = json.loads(entry.read_text())
+    return json.loads(data["__payload__"]) if "__payload__" in data else data
+
+
+def write_entry(entry, data):
+    wrapped = "__payload__" in json.loads(entry.read_text())
+    entry.write_text(json.dumps({"__payload__": json.dumps(data)} if wrapped else data))
+
+
+def test_a_cut_short_cache_entry_is_a_miss_that_is_rewritten(emulator, inventory_file, tmp_path):
+    path, entry, listing = cached_inventory(inventory_file, tmp_path, emulator)
+    entry.write_text(entry.read_text()[:1000])  # a writer killed halfway, or a full disk
+    emulator.reset()
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
+    assert run.rc == 0, run.text
+    assert run.json() == listing
+    assert "inventory cache entry" in run.err and "could not be read" in run.err
+    assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}
+    assert read_entry(entry)["format"] == 1  # a good entry was written again
+    emulator.reset()
+    assert run_command([INVENTORY, "-i", path, "--list"]).json() == listing
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_cache_entry_of_the_wrong_shape_is_a_miss(emulator, inventory_file, tmp_path):
+    path, entry, listing = cached_inventory(inventory_file, tmp_path, emulator)
+    data = read_entry(entry)
+    data["statuses"] = [0, 1]
+    write_entry(entry, data)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
+    assert run.rc == 0, run.text
+    assert run.json() == listing
+    assert "does not have the expected shape" in run.err
+
+
+def test_an_api_message_quoting_the_token_is_masked_everywhere(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    emulator.queue_faults({"kind": "code", "code": 40003, "msg": "token %s expired" % TOKEN})
+    run = run_command([INVENTORY, "-i", path, "--list", "-vvvv"],
+                      env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
+    assert run.rc != 0
+    assert "token ******** expired" in run.text and TOKEN not in run.text
+
+
+def test_a_warning_quoting_the_token_is_masked(emulator, inventory_file):
+    phone = list(emulator.true_status())[0]
+    emulator.queue_faults({"kind": "code", "code": 0, "path": STATUS_PATH, "data": {
+        "successDetails": [], "failDetails": [{"id": phone, "code": 50000, "msg": "busy for %s" % TOKEN}]}})
+    path = inventory_file(api_url=emulator.url, token=TOKEN, filters={"ids": [phone]})
+    run = run_command([INVENTORY, "-i", path, "--list"])
+    assert run.rc == 0, run.text
+    assert "busy for ********" in run.err and TOKEN not in run.text
+
+
+def test_a_file_for_this_plugin_with_the_wrong_name_gets_a_warning(emulator, tmp_path):
+    path = tmp_path / "fleet.yml"
+    path.write_text(yaml.safe_dump({"plugin": "geelark.cloudphone.geelark", "api_url": emulator.url}))
+    run = run_command([INVENTORY, "-i", str(path), "--list"])
+    assert "fleet.yml names this plugin but is not read: the file name must end with .geelark.yml" in run.err
+
+
+def test_each_request_is_shown_at_vvv_with_its_trace_id(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--graph", "-vvv"])
+    assert run.rc == 0, run.text
+    trace_ids = emulator.stats()["trace_ids"]
+    assert len(trace_ids) == 6
+    for trace_id in trace_ids:
+        assert "HTTP 200 in" in run.text and "traceId %s" % trace_id in run.text
+    assert run_command([INVENTORY, "-i", path, "--graph", "-vv"]).text.count("traceId") == 0
+
+
+def test_mixed_auth_schemes_say_which_came_from_where(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, app_id="some-app", api_key="some-key-value")
+    run = run_command([INVENTORY, "-i", path, "--list"],
+                      env=ansible_env(GEELARK_TOKEN=TOKEN, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
+    assert run.rc != 0
+    assert "token (environment variable GEELARK_TOKEN), and app_id (the inventory file) and api_key (the " \
+           "inventory file)" in " ".join(run.text.split())
+    assert TOKEN not in run.text and "some-key-value" not in run.text
