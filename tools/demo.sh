@@ -16,14 +16,16 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 say "Install geelark.cloudphone from a freshly built Galaxy tarball"
 ansible-galaxy collection build --output-path "$demo/dist" --force "$root" | tail -n1
 ansible-galaxy collection install --offline -p "$demo/collections" "$demo"/dist/*.tar.gz 2>/dev/null | tail -n1
+# ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: a broken inventory stops the run (README, "Recommended settings").
 export ANSIBLE_COLLECTIONS_PATH=$demo/collections ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 \
-  ANSIBLE_INVENTORY_UNPARSED_FAILED=1 ANSIBLE_PYTHON_INTERPRETER=$bin/python ANSIBLE_DEPRECATION_WARNINGS=0 \
+  ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ANSIBLE_PYTHON_INTERPRETER=$bin/python ANSIBLE_DEPRECATION_WARNINGS=0 \
   ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 
 say "Start a GeeLark API emulator with a fleet of 300 phones (loopback only)"
 start_emulator "$demo" --phones 300 --token demo-token --seed 7
 export GEELARK_TOKEN=demo-token GEELARK_API_URL=$EMULATOR_URL
-echo "emulator on $EMULATOR_URL; GEELARK_TOKEN and GEELARK_API_URL are set for the commands below"
+echo "emulator on $EMULATOR_URL; GEELARK_TOKEN and GEELARK_API_URL are set for the commands below, and"
+echo "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true, so an inventory that does not load stops a run (recommended)"
 
 cat > "$demo/fleet.geelark.yml" <<YAML
 plugin: geelark.cloudphone.geelark
