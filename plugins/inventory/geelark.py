@@ -223,7 +223,7 @@ def _names_this_plugin(path):
     except OSError:
         return False
     match = re.search(r"^plugin:\s*['\"]?([\w.]+)['\"]?\s*(#.*)?$", head, re.MULTILINE)
-    return bool(match) and match.group(1) in ("geelark.cloudphone.geelark", "geelark")
+    return match is not None and match.group(1) in ("geelark.cloudphone.geelark", "geelark")
 
 
 def _valid_cache_data(data):

@@ -19,7 +19,7 @@ from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
 # Environment variables whose value an option took in this run (a module runs once per process).
-_FROM_ENVIRONMENT = set()
+_FROM_ENVIRONMENT: set = set()
 
 
 def _env_fallback(name):

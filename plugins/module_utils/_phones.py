@@ -10,6 +10,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import math
+import typing as t
 from concurrent.futures import FIRST_COMPLETED, wait
 
 from ._errors import (
@@ -266,8 +267,13 @@ def _read_fleet(transport, filters, concurrency, with_status):
         items = _list_by_ids(transport, body, concurrency)
         return items, query_status(transport, [item["id"] for item in items], concurrency) if with_status else None
     problem = None
-    for _attempt in range(LISTING_ATTEMPTS):
-        items, report, problem = _read_pages(transport, body, concurrency, with_status)
+    for attempt in range(1, LISTING_ATTEMPTS + 1):
+        # A fleet that never holds still while it is read (phones created and deleted all the time)
+        # still gets listed: the last reading of fleet_status keeps going through the changes and
+        # says so in a warning, instead of failing. list_phones, which cannot check the phones it
+        # returns, stays strict.
+        tolerant = with_status and attempt == LISTING_ATTEMPTS
+        items, report, problem = _read_pages(transport, body, concurrency, with_status, tolerant)
         if problem is None:
             return items, report
         transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
@@ -277,70 +283,111 @@ def _read_fleet(transport, filters, concurrency, with_status):
     )
 
 
-def _read_pages(transport, body, concurrency, with_status):
-    """One reading of every page: (items, report, None), or (None, None, why it does not add up).
+def _read_pages(transport, body, concurrency, with_status, tolerant=False):
+    """One reading of every page: (items, report, None), or (None, None, why it does not add up)."""
+    return _FleetReading(transport, body, concurrency, with_status, tolerant).read()
 
-    A page that disagrees with the first one stops the reading at once.
+
+class _FleetReading:
+    """One reading of every list page, with status batches sent while pages still arrive.
+
+    A page that disagrees with the first one stops a strict reading at once. A tolerant reading
+    goes on through such changes (a phone seen twice is kept once; pages are read as far as the
+    largest total announced) and records them in the report's warnings; only a page that
+    contradicts its own total stops it.
     """
-    first = _list_page(transport, _page_body(body, 1))
-    total = first["total"]
-    page_count = max(1, math.ceil(total / MAX_PAGE_SIZE))
-    pages = {}
-    seen: set = set()
-    waiting: list = []
-    batches = []
-    with BoundedPool(concurrency, transport.stop_event) as pool:
 
-        def take(number, page):
-            pages[number] = page
-            problem = _page_problem(number, page, total, page_count)
+    def __init__(self, transport, body, concurrency, with_status, tolerant):
+        self.transport = transport
+        self.body = body
+        self.concurrency = concurrency
+        self.with_status = with_status
+        self.tolerant = tolerant
+        self.pages: dict = {}
+        self.seen: set = set()
+        self.waiting: list = []
+        self.batches: list = []
+        self.changes: list = []
+        self.reading: dict = {}
+        self.total = 0
+        self.page_count = 1
+        self.next_number = 2
+        self.pool: t.Any = None
+
+    def read(self):
+        first = _list_page(self.transport, _page_body(self.body, 1))
+        self.total = first["total"]
+        self.page_count = max(1, math.ceil(self.total / MAX_PAGE_SIZE))
+        with BoundedPool(self.concurrency, self.transport.stop_event) as self.pool:
+            problem = self._take(1, first)
+            # At most half the workers read pages, so status batches never queue behind the whole
+            # listing: when the list endpoint's budget runs out, status calls still use theirs.
+            for _slot in range(max(1, self.concurrency // 2) if problem is None else 0):
+                self._read_next_page()
+            while self.reading and problem is None:
+                done, _pending = wait(self.reading, return_when=FIRST_COMPLETED)
+                for future in done:
+                    number = self.reading.pop(future)
+                    problem = problem or self._take(number, future.result())
+                    if problem is None:
+                        self._read_next_page()
             if problem is not None:
-                return problem
-            for item in page["items"]:
-                if item["id"] in seen:
-                    return "phone %s appeared on two pages" % item["id"]
-                seen.add(item["id"])
-                waiting.append(item["id"])
-            while with_status and len(waiting) >= MAX_IDS_PER_CALL:
-                send(waiting[:MAX_IDS_PER_CALL])
-                del waiting[:MAX_IDS_PER_CALL]
-            return None
+                for future in list(self.reading) + [future for _batch, future in self.batches]:
+                    future.cancel()
+                return None, None, problem
+            unique: dict = {}
+            for number in sorted(self.pages):
+                for item in self.pages[number]["items"]:
+                    unique.setdefault(item["id"], item)  # a phone seen on two pages is kept once
+            items = list(unique.values())
+            if not self.with_status:
+                return items, None, None
+            if self.waiting:
+                self._send(list(self.waiting))
+            report = _status_report([item["id"] for item in items],
+                                    ((batch, future.result()) for batch, future in self.batches))
+        if self.changes:
+            report.warnings.append(
+                "The phone list kept changing while it was read (%d readings; %s): the inventory holds the %d "
+                "phones seen in the last reading. Phones created or deleted during it may be missing; deleted "
+                "ones are left out by the status call"
+                % (LISTING_ATTEMPTS, ", ".join(self.changes[:5]) + (", ..." if len(self.changes) > 5 else ""),
+                   len(items)))
+        return items, report, None
 
-        def send(batch):
-            batches.append((batch, pool.submit(_status_batch, transport, batch)))
-
-        # At most half the workers read pages, so status batches never queue behind the whole
-        # listing: when the list endpoint's budget runs out, status calls still use theirs.
-        numbers = iter(range(2, page_count + 1))
-        reading = {}
-
-        def read_next_page():
-            number = next(numbers, None)
-            if number is not None:
-                reading[pool.submit(_list_page, transport, _page_body(body, number))] = number
-
-        problem = take(1, first)
-        for _slot in range(max(1, concurrency // 2) if problem is None else 0):
-            read_next_page()
-        while reading and problem is None:
-            done, _pending = wait(reading, return_when=FIRST_COMPLETED)
-            for future in done:
-                number = reading.pop(future)
-                problem = problem or take(number, future.result())
-                if problem is None:
-                    read_next_page()
+    def _take(self, number, page):
+        """Account for one page; return why the reading must stop, or None."""
+        self.pages[number] = page
+        if self.tolerant:
+            problem = _page_problem(number, page, page["total"], None)
+            if problem is None and page["total"] != self.total:
+                self.changes.append("total %d on page %d" % (page["total"], number))
+                self.page_count = max(self.page_count, math.ceil(page["total"] / MAX_PAGE_SIZE))
+        else:
+            problem = _page_problem(number, page, self.total, self.page_count)
         if problem is not None:
-            for future in list(reading) + [future for _batch, future in batches]:
-                future.cancel()
-            return None, None, problem
-        items = [item for number in sorted(pages) for item in pages[number]["items"]]
-        if not with_status:
-            return items, None, None
-        if waiting:
-            send(list(waiting))
-        report = _status_report([item["id"] for item in items],
-                                ((batch, future.result()) for batch, future in batches))
-    return items, report, None
+            return problem
+        for item in page["items"]:
+            if item["id"] in self.seen:
+                if not self.tolerant:
+                    return "phone %s appeared on two pages" % item["id"]
+                self.changes.append("phone %s on two pages" % item["id"])
+                continue
+            self.seen.add(item["id"])
+            self.waiting.append(item["id"])
+        while self.with_status and len(self.waiting) >= MAX_IDS_PER_CALL:
+            self._send(self.waiting[:MAX_IDS_PER_CALL])
+            del self.waiting[:MAX_IDS_PER_CALL]
+        return None
+
+    def _send(self, batch):
+        self.batches.append((batch, self.pool.submit(_status_batch, self.transport, batch)))
+
+    def _read_next_page(self):
+        if self.next_number <= self.page_count:
+            future = self.pool.submit(_list_page, self.transport, _page_body(self.body, self.next_number))
+            self.reading[future] = self.next_number
+            self.next_number += 1
 
 
 def _page_body(body, page):
@@ -348,13 +395,13 @@ def _page_body(body, page):
 
 
 def _page_problem(number, page, total, page_count):
-    """Why a page does not fit the listing the first page announced, or None."""
-    if page["total"] != total:
+    """Why a page does not fit the listing the first page announced (page_count None: its own total), or None."""
+    if page_count is not None and page["total"] != total:
         return "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
-    expected = min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE)
+    expected = max(0, min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE))
     if len(page["items"]) != expected:
         return "page %d of %d held %d phones, expected %d (traceId %s)" % (
-            number, page_count, len(page["items"]), expected, page["traceId"])
+            number, page_count or math.ceil(total / MAX_PAGE_SIZE), len(page["items"]), expected, page["traceId"])
     return None
 
 

@@ -191,13 +191,16 @@ class Transport:
                 raise _Retry(error, _retry_after(response.headers.get("Retry-After")))
             raise error
         try:
-            envelope = json.loads(self._scrub(response.content.decode("utf-8")))
+            text = response.content.decode("utf-8")
+            envelope = json.loads(text)
         except (UnicodeDecodeError, ValueError):
             raise _Retry(TransportError("The answer is not JSON: %s" % self._excerpt(response), endpoint=path,
                                         http_status=status, trace_id=trace_id,
                                         advice="check api_url (env GEELARK_API_URL); retry later")) from None
         if not isinstance(envelope, dict):
             raise MalformedResponseError("The answer is JSON but not an object", endpoint=path, trace_id=trace_id)
+        if any(form in text for secret in self.credentials.secrets for form in _forms(secret)):
+            envelope = self._scrub_value(envelope)  # the answer quotes a credential: mask it wherever it is
         trace_id = _text(envelope.get("traceId")) or trace_id
         code = envelope.get("code")
         if not _is_int(code):
@@ -223,9 +226,19 @@ class Transport:
     def _scrub(self, text):
         """The text with every credential masked, also in its JSON-escaped form: answers may quote them."""
         for secret in self.credentials.secrets:
-            for form in {secret, json.dumps(secret)[1:-1]}:
+            for form in _forms(secret):
                 text = text.replace(form, "********")
         return text
+
+    def _scrub_value(self, value):
+        """A parsed answer with every credential masked in its string values (keys are the API's own)."""
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, list):
+            return [self._scrub_value(v) for v in value]
+        if isinstance(value, dict):
+            return dict((k, self._scrub_value(v)) for k, v in value.items())
+        return value
 
     def _excerpt(self, response):
         text = response.content[:_EXCERPT_CHARS * 4].decode("utf-8", "replace")
@@ -238,6 +251,11 @@ class Transport:
     def _debug(self, line):
         if self._log:
             self._log(line)
+
+
+def _forms(secret):
+    """A secret as it appears in text and inside a JSON string."""
+    return {secret, json.dumps(secret)[1:-1]}
 
 
 def _http_advice(status):

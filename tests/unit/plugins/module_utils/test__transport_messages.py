@@ -67,3 +67,13 @@ def test_an_api_url_with_a_path_is_refused_with_the_url_to_use(url):
                                  "http://127.0.0.1:8080"])
 def test_a_base_url_is_accepted(url):
     assert normalize_api_url(url) == url.rstrip("/")
+
+
+def test_masking_a_short_credential_never_breaks_the_answer():
+    from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
+    from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
+
+    with Emulator(phones=120, token="t") as emu, GeeLarkClient(api_url=emu.url, token="t") as client:
+        items, report = client.fleet_status()
+        assert len(items) == 120 and len(report.phone_list()) == 120
+        assert all("t" not in item["serialName"] for item in items)  # every "t" in a value is masked
