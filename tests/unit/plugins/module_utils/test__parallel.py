@@ -19,12 +19,14 @@ def test_results_keep_the_order_of_the_items():
 
 def test_concurrency_is_bounded():
     active, peak, lock = [0], [0], threading.Lock()
+    together = threading.Barrier(3, timeout=60)
 
-    def work(dummy):
+    def work(number):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.02)
+        if number < 3:
+            together.wait()  # the first three pass only together: three run at once, however busy the machine
         with lock:
             active[0] -= 1
 
