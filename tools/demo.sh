@@ -12,6 +12,8 @@ trap stop_emulator EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+# Keep the first five phones of each list in a summary, and say how many more there are.
+short_list() { awk '/^    - .  / { if (++n > 5) { more++; next } } !/^    - .  / { if (more) printf "    ... and %d more\n", more; n = 0; more = 0 } { print }'; }
 
 say "Install geelark.cloudphone from a freshly built Galaxy tarball"
 ansible-galaxy collection build --output-path "$demo/dist" --force "$root" | tail -n1
@@ -72,6 +74,29 @@ show ansible-playbook -i localhost, geelark.cloudphone.wait_for_status \
   -e "{\"phone_ids\": $ids, \"poll_interval\": 1, \"wait_timeout\": 30}" 2>/dev/null \
   | sed -n '/^TASK \[Poll the phones/,$p'
 
+say "Runbook power: stop every started phone? The guard refuses before any write (more than max_changes=50)"
+set +e
+ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.power -e state=stopped -e phones=status_started \
+  > "$demo/power-guard.out" 2>&1
+rc=$?
+set -e
+printf '$ ansible-playbook -i fleet.geelark.yml geelark.cloudphone.power -e state=stopped -e phones=status_started\n'
+grep -A3 '^fatal: ' "$demo/power-guard.out" | grep -v '^--$' || true
+echo "(exit code $rc; nothing was stopped)"
+
+# Boots in the emulator take two status polls: `starting` on the first, `started` on the second.
+"$bin/python" -c "import json, urllib.request
+urllib.request.urlopen(urllib.request.Request('$EMULATOR_URL/_emulator/power', method='POST',
+  data=json.dumps({'boot_reads': 2}).encode()))"
+say "Runbook power with --check: the plan for starting the shut-down phones of the GeeLark group 'warmup'"
+show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.power -e state=started \
+  -e 'phones=status_shut_down:&group_warmup' --check 2>/dev/null | sed -n '/^TASK \[Summarise\]/,/^$/p' | short_list
+
+say "Runbook power for real: start them, one batched call, and wait until they are started"
+show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.power -e state=started \
+  -e 'phones=status_shut_down:&group_warmup' -e poll_interval=1 2>/dev/null \
+  | sed -n '/^TASK \[Make the change and wait/,$p' | short_list
+
 stop_emulator
 say "Now against the real GeeLark API"
 cat <<TEXT
@@ -84,6 +109,7 @@ The same commands work against your GeeLark account. Unset the emulator's URL an
   printf 'plugin: geelark.cloudphone.geelark\n' > fleet.geelark.yml
   ansible-inventory -i fleet.geelark.yml --graph
   ansible-playbook -i fleet.geelark.yml geelark.cloudphone.status_report
+  ansible-playbook -i fleet.geelark.yml geelark.cloudphone.power -e state=started -e phones=group_warmup --check
 
 The emulator has stopped. Files of this demo are in $demo.
 TEXT

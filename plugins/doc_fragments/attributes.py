@@ -23,3 +23,21 @@ attributes:
     membership:
       - geelark.cloudphone.all
 """
+
+    # Attributes shared by the collection's modules that change phones.
+    STATE_CHANGING = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Check mode reads the status only; it sends no write and does not wait.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+    details: The diff shows the status name before and after of each phone that changes.
+  action_group:
+    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
+    support: full
+    membership:
+      - geelark.cloudphone.all
+"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._auth import Credentials
 from ._errors import ConfigError
 from ._phones import fleet_status, list_phones, query_status
+from ._power import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PowerRun
 from ._transport import (
     DEFAULT_API_URL,
     DEFAULT_RATE_LIMIT,
@@ -85,6 +86,12 @@ class GeeLarkClient:
     def fleet_status(self, filters=None):
         """(items, StatusReport) for every phone the filters select: the inventory's one call."""
         return fleet_status(self.transport, filters, self.concurrency)
+
+    def set_power(self, ids, state, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
+                  poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None):
+        """Start, stop or restart the phones (status first); a PowerResult accounts for every ID."""
+        return PowerRun(self.transport, self.concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
+                        poll_interval=poll_interval, energy_saving=energy_saving).run(ids, state)
 
     def close(self):
         self.transport.close()

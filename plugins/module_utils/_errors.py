@@ -45,6 +45,8 @@ AUTH_CODES = frozenset((40003, 40013, 40015, 40016))
 LOCKED_CODES = frozenset((40014,))
 # Codes worth another attempt for a read: rate limits and server-side trouble.
 RETRYABLE_CODES = frozenset((40007, 40017, 50000))
+# Codes meaning a write was refused and nothing was done: the one safe kind of write retry.
+WRITE_RETRYABLE_CODES = frozenset((40007, 40017, 47002))
 # Codes whose envelope still carries per-item results of a batch.
 PARTIAL_CODES = frozenset((40006, 40009))
 
@@ -112,6 +114,10 @@ class ConfigError(GeeLarkError):
 
 class TransportError(GeeLarkError):
     """No usable answer: connection failure, timeout, TLS failure, non-200 or non-JSON body."""
+
+
+class UncertainWriteError(TransportError):
+    """A write whose answer was lost (timeout, reset, 5xx, garbage): it may have been applied."""
 
 
 class MalformedResponseError(TransportError):

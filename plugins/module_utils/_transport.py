@@ -32,6 +32,8 @@ from ._errors import (
     MalformedResponseError,
     RETRYABLE_CODES,
     TransportError,
+    UncertainWriteError,
+    WRITE_RETRYABLE_CODES,
     api_error,
 )
 from ._ratelimit import RateLimiter
@@ -127,15 +129,25 @@ class Transport:
     def close(self):
         self._session.close()
 
-    def post(self, path, body, retry=True, accept_codes=frozenset((0,))):
-        """Send one API call; return the envelope (a dict with code, msg, traceId, data)."""
+    def post(self, path, body, retry=True, accept_codes=frozenset((0,)), write=False):
+        """Send one API call; return the envelope (a dict with code, msg, traceId, data).
+
+        A write (write=True) is retried only on the codes that mean nothing was done; any other
+        failure to get an answer raises UncertainWriteError at once, since it may have been applied.
+        """
         attempts = self.retries + 1 if retry else 1
         for attempt in range(1, attempts + 1):
             self._sleep(self.limiter.reserve(path))
             try:
-                return self._attempt(path, body, accept_codes)
+                return self._attempt(path, body, accept_codes, write)
             except _Retry as retry_signal:
                 error = retry_signal.error
+                if write and error.code not in WRITE_RETRYABLE_CODES:
+                    raise UncertainWriteError(
+                        "The answer to %s was lost, so the write may have been applied: %s" % (path, error.message),
+                        endpoint=path, code=error.code, api_msg=error.api_msg, trace_id=error.trace_id,
+                        http_status=error.http_status, attempts=attempt,
+                        advice="read the phones' status before writing again") from None
                 if attempt == attempts:
                     error.attempts = attempt
                     raise error from None
@@ -150,7 +162,7 @@ class Transport:
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, path, body, accept_codes):
+    def _attempt(self, path, body, accept_codes, write=False):
         headers = self.credentials.headers()  # signed right before sending, fresh on every retry
         trace_id = headers["traceId"]
         with self._stats_lock:
@@ -180,9 +192,9 @@ class Transport:
                                         advice="check api_url (env GEELARK_API_URL), DNS and the network")) from None
         self._debug("POST %s -> HTTP %s in %.3fs traceId %s"
                     % (path, response.status_code, time.monotonic() - started, trace_id))
-        return self._read(path, response, trace_id, accept_codes)
+        return self._read(path, response, trace_id, accept_codes, write)
 
-    def _read(self, path, response, trace_id, accept_codes):
+    def _read(self, path, response, trace_id, accept_codes, write=False):
         status = response.status_code
         if status != 200:
             error = TransportError("Unexpected HTTP answer: %s" % self._excerpt(response), endpoint=path,
@@ -209,7 +221,7 @@ class Transport:
             envelope["traceId"] = trace_id
             return envelope
         error = api_error(code, _text(envelope.get("msg")), path, trace_id)
-        if code in RETRYABLE_CODES:
+        if code in RETRYABLE_CODES or (write and code in WRITE_RETRYABLE_CODES):
             raise _Retry(error)
         raise error
 

@@ -20,10 +20,20 @@ Test switches live under /_emulator/ (no auth; loopback only):
                                    tests move phones by read count, which does not depend on timing)
   POST /_emulator/phones/add       {"phones": [{...}, ...]}   add phones (fields default sensibly)
   POST /_emulator/phones/delete    {"ids": [...]}
+  POST /_emulator/power            {"boot_reads": k, "stop_reads": k, "busy": [...], "idle": [...],
+                                   "refuse": {"start" or "stop": {id: code}}}: how power writes behave
+
+Power: /open/v1/phone/start and /stop take at most 200 IDs (40004 above). A start makes a shut-down
+phone `starting` at once and `started` on its boot_reads-th status read after; a stop leaves a
+running phone reading as before for stop_reads status reads, then `shut_down`. Expired phones get
+43004 on start, busy phones 43005 on stop, unknown ones 42001. Each start success carries a
+live-view `url` holding the emulator's secret (never to be seen in output). Timing is counted in
+status reads, so nothing depends on the clock.
 
 Fault kinds: http (status, body, headers), reset (drop the connection), hang (seconds, then
 answer), code (an API code with msg and data), raw (a body as is), mutate (add / delete phones,
-then answer normally). A fault may name the "path" it applies to.
+then answer normally), lose_answer (apply the write, then drop the connection, or answer HTTP
+"status" when one is given). A fault may name the "path" it applies to.
 
 Run it by hand:  python tests/emulator/geelark_emulator.py --phones 300 --token demo-token
 """
@@ -43,6 +53,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_PATH = "/open/v1/phone/status"
 LIST_PATH = "/open/v1/phone/list"
+START_PATH = "/open/v1/phone/start"
+STOP_PATH = "/open/v1/phone/stop"
+MAX_POWER_IDS = 200
 CONTROL_PREFIX = "/_emulator/"
 MAX_IDS = 100
 
@@ -133,6 +146,12 @@ class EmulatorState:
         self.transitions = []
         self.read_transitions = collections.defaultdict(list)
         self.next_index = len(phones)
+        # Power: how many status reads a boot and a stop take, busy phones, scripted refusals.
+        self.boot_reads = 2
+        self.stop_reads = 1
+        self.busy = set()
+        self.refuse = {"start": {}, "stop": {}}
+        self.live_view_secret = "lv%032x" % random.Random(seed * 7 + 3).getrandbits(128)
         self.reset_stats()
 
     def reset_stats(self):
@@ -147,6 +166,8 @@ class EmulatorState:
         self.user_agents = set()
         self.trace_ids = []
         self.bodies = []
+        self.power_writes = collections.Counter()
+        self.largest_write_batch = 0
         self.faults.clear()
 
     def stats(self):
@@ -161,6 +182,8 @@ class EmulatorState:
             "user_agents": sorted(self.user_agents),
             "trace_ids": list(self.trace_ids[-50:]),
             "phones": len(self.phones),
+            "power_writes": dict(self.power_writes),
+            "largest_write_batch": self.largest_write_batch,
         }
 
     def apply_transitions(self):
@@ -194,6 +217,17 @@ class EmulatorState:
             if step[0] == 0 and phone_id in self.phones:
                 self.phones[phone_id]["status"] = step[1]
         self.read_transitions[phone_id] = [step for step in steps if step[0] > 0]
+
+    def configure_power(self, boot_reads=None, stop_reads=None, busy=(), idle=(), refuse=None):
+        """Set how power writes behave: boot and stop length in status reads, busy phones, refusals."""
+        if boot_reads is not None:
+            self.boot_reads = max(1, int(boot_reads))
+        if stop_reads is not None:
+            self.stop_reads = max(0, int(stop_reads))
+        self.busy.update(busy)
+        self.busy.difference_update(idle)
+        for kind, codes in (refuse or {}).items():
+            self.refuse[kind].update((phone_id, int(code)) for phone_id, code in codes.items())
 
     def add_phones(self, specs):
         added = []
@@ -264,7 +298,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and self._serve_fault(fault, trace_id):
             return
         try:
-            if self.path not in (STATUS_PATH, LIST_PATH):
+            if self.path not in (STATUS_PATH, LIST_PATH, START_PATH, STOP_PATH):
                 raise ApiFailure(40005, "resource not found")
             self._authenticate(trace_id)
             with state.lock:
@@ -276,7 +310,10 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(body, dict):
                     raise ApiFailure(40001, "request body could not be read")
                 state.apply_transitions()
-                data = self._status(body) if self.path == STATUS_PATH else self._list(body)
+                if self.path in (START_PATH, STOP_PATH):
+                    data = self._power(body)
+                else:
+                    data = self._status(body) if self.path == STATUS_PATH else self._list(body)
         except ApiFailure as failure:
             self._envelope(trace_id, failure.code, failure.msg)
             return
@@ -359,6 +396,59 @@ class Handler(BaseHTTPRequestHandler):
         chunk = selected[(page - 1) * size:page * size]
         return {"total": len(selected), "page": page, "pageSize": size, "items": [_list_item(p) for p in chunk]}
 
+    def _power(self, body):
+        """Start or stop: validate, apply to each phone, answer per phone in successDetails / failDetails."""
+        state = self.state
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ApiFailure(40004, "ids is required and must be a list of strings")
+        if len(ids) > MAX_POWER_IDS:
+            raise ApiFailure(40004, "ids must not hold more than %d entries" % MAX_POWER_IDS)
+        start = self.path == START_PATH
+        if start and body.get("energySavingMode", 0) not in (0, 1):
+            raise ApiFailure(40004, "energySavingMode must be 0 or 1")
+        state.largest_write_batch = max(state.largest_write_batch, len(ids))
+        successes, failures = [], []
+        for phone_id in ids:
+            state.power_writes[phone_id] += 1
+            failure = self._power_one(phone_id, start)
+            if failure is not None:
+                failures.append({"code": failure[0], "id": phone_id, "msg": failure[1]})
+            elif start:
+                phone = state.phones[phone_id]
+                successes.append({"id": phone_id, "chargingMethod": "Per-minute usage",
+                                  "url": "https://live.geelark.invalid/open?token=%s%s&envName=%s"
+                                         % (state.live_view_secret, phone_id[-6:], phone["serialName"])})
+        data = {"totalAmount": len(ids), "successAmount": len(ids) - len(failures), "failAmount": len(failures),
+                "failDetails": failures}
+        if start:
+            data["successDetails"] = successes
+        return data
+
+    def _power_one(self, phone_id, start):
+        """Apply a start or stop to one phone; return (code, msg) when it is refused."""
+        state = self.state
+        phone = state.phones.get(phone_id)
+        if phone is None:
+            return 42001, "env not found"
+        refused = state.refuse["start" if start else "stop"].get(phone_id)
+        if refused is not None:
+            return refused, "refused by the emulator's script"
+        if start:
+            if phone["status"] == 3:
+                return 43004, "env is expired"
+            if phone["status"] == 2:
+                state.read_transitions.pop(phone_id, None)
+                phone["status"] = 1
+                state.schedule([phone_id], 0, on_read=state.boot_reads)
+            return None
+        if phone["status"] in (0, 1):
+            if phone_id in state.busy:
+                return 43005, "env is executing a task"
+            state.read_transitions.pop(phone_id, None)
+            state.schedule([phone_id], 2, on_read=state.stop_reads + 1)
+        return None
+
     def _serve_fault(self, fault, trace_id):
         """Play one scripted fault; return True when it answered (or dropped) the request."""
         kind = fault.get("kind")
@@ -372,10 +462,11 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault.get("seconds", 5))
             return False
         if kind == "reset":
-            self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            self._drop_connection()
             return True
+        if kind == "lose_answer":
+            self._lost_answer = fault
+            return False
         if kind == "http":
             body = fault.get("body", "<html><body><h1>502 Bad Gateway</h1></body></html>").encode()
             self._send_raw(fault.get("status", 502), body, fault.get("content_type", "text/html"),
@@ -418,6 +509,13 @@ class Handler(BaseHTTPRequestHandler):
                     self._send_json(400, {"error": "phones/status: %s" % exc})
                     return
                 answer = {"ok": True}
+            elif self.path == CONTROL_PREFIX + "power":
+                try:
+                    state.configure_power(**body)
+                except (KeyError, TypeError, ValueError) as exc:
+                    self._send_json(400, {"error": "power: %s" % exc})
+                    return
+                answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "phones/add":
                 answer = {"ids": state.add_phones(body.get("phones", []))}
             elif self.path == CONTROL_PREFIX + "phones/delete":
@@ -429,7 +527,19 @@ class Handler(BaseHTTPRequestHandler):
                 return
         self._send_json(200, answer)
 
+    def _drop_connection(self):
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
     def _envelope(self, trace_id, code, msg, data=None):
+        lost, self._lost_answer = getattr(self, "_lost_answer", None), None
+        if lost is not None:  # the request was handled; its answer never reaches the client
+            if "status" in lost:
+                self._send_raw(lost["status"], b"<html><body>Bad Gateway</body></html>", "text/html")
+            else:
+                self._drop_connection()
+            return
         with self.state.lock:
             self.state.codes[code] += 1
         envelope = {"traceId": trace_id, "code": code, "msg": msg}
@@ -544,6 +654,16 @@ class Emulator:
         """Set the status now, or (on_read=k) from each phone's k-th status read on."""
         with self.state.lock:
             self.state.schedule(ids, status, on_read=on_read)
+
+    def configure_power(self, **settings):
+        """See EmulatorState.configure_power."""
+        with self.state.lock:
+            self.state.configure_power(**settings)
+
+    def power_writes(self, phone_id):
+        """How many start or stop calls have named this phone."""
+        with self.state.lock:
+            return self.state.power_writes[phone_id]
 
     def status_reads(self, phone_id):
         """How many times the status endpoint has been asked about this phone."""

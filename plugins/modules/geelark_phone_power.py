@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: geelark_phone_power
+short_description: Start, stop or restart GeeLark cloud phones, and wait for them
+version_added: 1.0.0
+description:
+  - Starts, stops or restarts any number of GeeLark cloud phones by ID, and by default waits until
+    they are in the wanted state.
+  - B(Status first.) The module reads the status of every ID (100 per call) and writes only to
+    the phones that need it. A start goes only to phones that are shut down, a stop only to phones
+    that are started or starting. A second run with the same state changes nothing and sends no write.
+  - A phone the API does not know (42001) is never written to and is reported in RV(failures).
+    An expired phone cannot start, so for O(state=started) and O(state=restarted) it is reported
+    in RV(failures) without a write; for O(state=stopped) it is already off and is left unchanged.
+  - O(state=restarted) stops the running phones, waits until they are shut down, then starts
+    every requested phone that can start. It is built from the documented start and stop calls.
+  - B(Writes) carry at most 100 IDs per call and are never repeated blindly. When the answer to
+    a write is lost (a timeout, a dropped connection, an HTTP 5xx), the module reads the status
+    of those phones and writes again only to the ones that have not moved, so a start the server
+    applied is never sent twice. Answers that mean nothing was done (40007, 40017, 47002) are
+    retried like reads. Because the API shows a stop only once the phone is down, a phone whose
+    stop answer was lost and that still reads as running is sent the stop again; stopping a
+    stopping phone is harmless.
+  - Every per-phone failure the API reports (for example 43005, a task is running; 43006, someone
+    is viewing the phone; 43008, the daily start limit) is reported in RV(failures).
+  - B(Billing.) Per-minute billing of a phone starts when it starts, unless the phone is covered
+    by a monthly rental or a parallel slot of the plan. Stop phones you no longer need.
+  - The live-view URL that the start call answers opens the phone in a browser without a login.
+    The module never keeps it, so it is not in the result, the warnings or the debug output.
+  - The task fails when RV(failures) is not empty, naming the phones and their codes; every other
+    result key is still returned.
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
+extends_documentation_fragment:
+  - geelark.cloudphone.api
+  - geelark.cloudphone.attributes.state_changing
+attributes:
+  idempotent:
+    description: Running the task again with the same options changes nothing.
+    support: partial
+    details:
+      - Yes for O(state=started) and O(state=stopped), which write only to phones not yet in the state.
+      - No for O(state=restarted), which restarts every phone that can start on every run.
+options:
+  ids:
+    description:
+      - IDs of the phones, any number of them. Duplicates are removed, the first occurrence kept.
+      - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
+        is turned into its exact decimal string, and one read as a float is refused because it
+        has lost digits.
+      - An empty list changes nothing and calls no API.
+    type: list
+    elements: raw
+    required: true
+  state:
+    description:
+      - V(started) starts the phones that are shut down.
+      - V(stopped) stops the phones that are started or starting.
+      - V(restarted) stops the running phones, waits until they are shut down, then starts every
+        phone that can start. It reports a change whenever a phone is restarted.
+    type: str
+    choices: [started, stopped, restarted]
+    required: true
+  wait:
+    description:
+      - Wait until every phone written to (and, for V(started), every phone already starting) is in
+        the wanted state. A phone that is not there when O(wait_timeout) passes is reported in
+        RV(failures) with its last status.
+      - Each poll is one status call per 100 phones still waiting, within O(rate_limit).
+      - O(state=restarted) always waits for the stopped phones to shut down before it starts them;
+        this option decides whether it then waits for them to start.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds to wait at most. A boot can take minutes.
+      - With O(state=restarted), the wait for the stop and the wait for the start each get this long.
+    type: int
+    default: 600
+  poll_interval:
+    description: Seconds between two polls while waiting; at least 1.
+    type: int
+    default: 5
+  energy_saving:
+    description:
+      - Start the phones in energy saving mode (the API's C(energySavingMode)), in which GeeLark shuts
+        a phone down after 30 minutes without activity, which ends its billing. What counts as activity
+        is not documented, so a phone may turn itself off between two tasks of a long play.
+      - Only for V(started) and V(restarted). Not sent to the API when it is not set.
+    type: bool
+requirements:
+  - requests
+seealso:
+  - module: geelark.cloudphone.geelark_phone_status
+  - plugin: geelark.cloudphone.geelark
+    plugin_type: inventory
+  - name: The power runbook
+    description: C(geelark.cloudphone.power) starts, stops or restarts phones, with a guard on how many change.
+    link: https://github.com/geelark-cloudphone/geelark.cloudphone#the-module-geelark_phone_power-and-the-power-runbook
+"""
+
+EXAMPLES = r"""
+- name: Start phones and wait until they are up
+  geelark.cloudphone.geelark_phone_power:
+    ids:
+      - "601876382020062634"
+      - "601876382020062635"
+    state: started
+  register: power
+
+- name: Stop every started phone of an inventory group in one task, without waiting
+  geelark.cloudphone.geelark_phone_power:
+    ids: "{{ groups['status_started'] | map('extract', hostvars, 'geelark_id') | list }}"
+    state: stopped
+    wait: false
+  run_once: true
+  delegate_to: localhost
+
+- name: Restart hung phones, giving each boot up to 5 minutes
+  geelark.cloudphone.geelark_phone_power:
+    ids: "{{ hung_ids }}"
+    state: restarted
+    wait_timeout: 300
+    poll_interval: 10
+
+- name: See what a start would change, without changing anything
+  geelark.cloudphone.geelark_phone_power:
+    ids: "{{ phone_ids }}"
+    state: started
+  check_mode: true
+  register: plan
+
+- name: Start in energy saving mode, with credentials set once for the play
+  module_defaults:
+    group/geelark.cloudphone.all:
+      token: "{{ vault_geelark_token }}"
+  geelark.cloudphone.geelark_phone_power:
+    ids: "{{ phone_ids }}"
+    state: started
+    energy_saving: true
+"""
+
+RETURN = r"""
+changed_ids:
+  description:
+    - The IDs a start or stop was sent for and accepted, in the order the IDs were given. In check
+      mode, the IDs it would be sent for.
+    - When an answer was lost, the phones found moving when their status was read again.
+  returned: always
+  type: list
+  elements: str
+  sample: ["601876382020062634"]
+phones:
+  description:
+    - The last status read of every phone the API answered for, in the order the IDs were given.
+    - After a wait, the status at its end; without a wait, the status read just after the write.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The phone's ID.
+      type: str
+      sample: "601876382020062634"
+    serial_name:
+      description: The phone's name.
+      type: str
+      sample: tk-warm-01
+    status:
+      description: The status code.
+      type: int
+      sample: 0
+    status_name:
+      description: The status name, V(started), V(starting), V(shut_down), V(expired) or V(unknown).
+      type: str
+      sample: started
+failures:
+  description: Every phone that did not reach the state, in the order the IDs were given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The phone's ID.
+      type: str
+      sample: "601876382020062635"
+    code:
+      description:
+        - The API's code for this phone, for example 42001 (not found), 43005 (a task is running),
+          43006 (someone is viewing the phone) or 43008 (the daily start limit).
+        - Null where there is no API code, for example an expired phone that was not sent a start,
+          or a phone still starting when O(wait_timeout) passed.
+      type: int
+      sample: 43005
+    msg:
+      description: The API's message, or what happened, with the phone's last status after a wait.
+      type: str
+      sample: env is executing a task
+by_status:
+  description:
+    - Phone IDs by their last status name, as M(geelark.cloudphone.geelark_phone_status) returns them.
+  returned: always
+  type: dict
+  sample: {"started": ["601876382020062634"], "starting": [], "shut_down": [], "expired": []}
+error:
+  description: Details of the API error that failed the task before it could account for every phone.
+  returned: when an API call failed as a whole
+  type: dict
+  contains:
+    endpoint:
+      description: The API path that failed.
+      type: str
+    code:
+      description: The API code, when the API answered one.
+      type: int
+    trace_id:
+      description: The request's traceId, to quote to GeeLark support.
+      type: str
+    http_status:
+      description: The HTTP status, for transport failures.
+      type: int
+    attempts:
+      description: How many attempts were made.
+      type: int
+"""
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+from ansible_collections.geelark.cloudphone.plugins.module_utils._power import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    POWER_STATES,
+)
+
+
+def main():
+    geelark = GeeLarkModule(
+        argument_spec=dict(
+            ids=dict(type="list", elements="raw", required=True),
+            state=dict(type="str", choices=list(POWER_STATES), required=True),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
+            poll_interval=dict(type="int", default=DEFAULT_POLL_INTERVAL),
+            energy_saving=dict(type="bool"),
+        ),
+        supports_check_mode=True,
+    )
+    module = geelark.module
+    params = module.params
+    try:
+        with geelark.client() as client:
+            power = client.set_power(
+                params["ids"], params["state"], check_mode=module.check_mode, wait=params["wait"],
+                wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+                energy_saving=params["energy_saving"],
+            )
+    except GeeLarkError as error:
+        # Writes may already have gone out: report what is known of every phone with the error.
+        partial = getattr(error, "power_result", None)
+        geelark.fail_from(error, **(partial.as_dict() if partial is not None else {"changed": False}))
+    for warning in power.warnings:
+        module.warn(warning)
+    result = power.as_dict()
+    if module._diff:
+        result["diff"] = power.diff()
+    if result["failures"]:
+        module.fail_json(msg=power.failure_message(), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""geelark_phone_power and the power runbook, run by ansible-playbook against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH
+
+from .conftest import BIN, TOKEN, ansible_env, local_play, run_command
+
+PLAYBOOK = os.path.join(BIN, "ansible-playbook")
+
+
+def with_status(emulator, status, count):
+    ids = [i for i, s in emulator.true_status().items() if s == status][:count]
+    assert len(ids) == count
+    return ids
+
+
+def power_task(**args):
+    args.setdefault("poll_interval", 1)
+    return {"name": "power", "geelark.cloudphone.geelark_phone_power": args, "register": "result"}
+
+
+def dump_task():
+    return {"name": "dump", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": "{{ out }}"}}
+
+
+def runbook(emulator, *args):
+    env = ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_API_URL=emulator.url)
+    return run_command([PLAYBOOK, "geelark.cloudphone.power", *args], env=env)
+
+
+def test_start_at_vvvv_starts_each_shut_down_phone_once_and_never_shows_the_live_view_url(emulator, playbook,
+                                                                                          tmp_path):
+    emulator.configure_power(boot_reads=2)
+    up, down = with_status(emulator, 0, 2), with_status(emulator, 2, 3)
+    out = tmp_path / "result.json"
+    play = local_play(power_task(ids=up + down, state="started", api_url=emulator.url), dump_task())
+    run = playbook(play, "-vvvv", "--diff", env=ansible_env(GEELARK_TOKEN=TOKEN), extra_vars={"out": str(out)})
+    assert run.rc == 0, run.text
+    assert emulator.state.live_view_secret not in run.text and TOKEN not in run.text
+    assert "live.geelark.invalid" not in run.text
+    result = json.loads(out.read_text())
+    assert result["changed_ids"] == down and result["failures"] == []
+    assert [emulator.power_writes(i) for i in up + down] == [0, 0, 1, 1, 1]
+    assert emulator.request_bodies(START_PATH) == [{"ids": down}]
+    emulator.reset()
+    again = playbook(local_play(power_task(ids=up + down, state="started", api_url=emulator.url)),
+                     env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert again.rc == 0 and "changed=0" in again.out
+    assert emulator.stats()["power_writes"] == {} and emulator.request_bodies(START_PATH) == []
+
+
+def test_check_mode_sends_no_write(emulator, playbook):
+    up = with_status(emulator, 0, 3)
+    run = playbook(local_play(power_task(ids=up, state="stopped", api_url=emulator.url)), "--check", "--diff",
+                   env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert run.rc == 0, run.text
+    assert "changed=1" in run.out
+    assert all('+    "%s": "shut_down"' % i in run.out for i in up), run.out  # the diff of each phone
+    assert emulator.stats()["power_writes"] == {} and emulator.request_bodies(STOP_PATH) == []
+
+
+def test_a_lost_start_answer_is_not_resent(emulator, playbook):
+    emulator.configure_power(boot_reads=1)
+    down = with_status(emulator, 2, 4)
+    emulator.queue_faults({"kind": "lose_answer", "path": START_PATH})
+    run = playbook(local_play(power_task(ids=down, state="started", api_url=emulator.url)),
+                   env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert run.rc == 0, run.text
+    assert [emulator.power_writes(i) for i in down] == [1] * 4
+    assert all(emulator.true_status()[i] == 0 for i in down)
+
+
+def test_busy_phones_fail_with_43005_while_the_others_stop(emulator, playbook):
+    emulator.configure_power(stop_reads=1)
+    up = with_status(emulator, 0, 3)
+    emulator.configure_power(busy=up[1:2])
+    run = playbook(local_play(power_task(ids=up, state="stopped", api_url=emulator.url)),
+                   env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert run.rc == 2
+    assert "1 of 3 phones did not reach shut_down: %s (43005 env is executing a task)" % up[1] in run.out
+    truth = emulator.true_status()
+    assert [truth[i] for i in up] == [2, 0, 2]
+
+
+def test_runbook_guard_refuses_before_any_write_then_runs_with_max_changes(emulator):
+    emulator.configure_power(boot_reads=1)
+    down = with_status(emulator, 2, 4)
+    target = json.dumps({"phone_ids": down, "poll_interval": 1})
+    refused = runbook(emulator, "-e", "state=started", "-e", target, "-e", "max_changes=3")
+    assert refused.rc == 2
+    assert "4 phones would start, more than max_changes=3; nothing was changed" in refused.out
+    assert "allow it with -e max_changes=4" in refused.out
+    assert emulator.stats()["power_writes"] == {} and emulator.request_bodies(START_PATH) == []
+    run = runbook(emulator, "-e", "state=started", "-e", target, "-e", "max_changes=4")
+    assert run.rc == 0, run.text
+    assert "start 4 phones: 4 changed, 0 needed no change, 0 failed" in run.out
+    assert [emulator.power_writes(i) for i in down] == [1] * 4
+    assert len(emulator.request_bodies(START_PATH)) == 1  # one batched call, not one per phone
+
+
+def test_runbook_check_shows_the_plan_and_writes_nothing(emulator):
+    up, down = with_status(emulator, 0, 2), with_status(emulator, 2, 1)
+    run = runbook(emulator, "--check", "-e", "state=restarted", "-e", json.dumps({"phone_ids": ",".join(up + down)}))
+    assert run.rc == 0, run.text
+    assert "Plan (check mode, nothing was changed): restart 3 phones: 3 would change" in run.out
+    assert emulator.stats()["power_writes"] == {}
+
+
+def test_runbook_stops_an_inventory_group_and_summarises_failures(emulator, inventory_file):
+    emulator.configure_power(stop_reads=0)
+    fleet = inventory_file(api_url=emulator.url, keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}])
+    reels = [p["id"] for p in emulator.state.phones.values() if p["group"]["name"] == "reels" and p["status"] in (0, 1)]
+    busy = reels[0]
+    emulator.configure_power(busy=[busy])
+    run = runbook(emulator, "-i", fleet, "-e", "state=stopped", "-e", "phones=group_reels", "-e", "max_changes=100",
+                  "-e", "poll_interval=1")
+    assert run.rc == 2
+    assert "%d changed" % (len(reels) - 1) in run.out
+    assert "(%s): 43005 env is executing a task" % busy in run.out
+    assert "1 of " in run.out and "phones did not stop" in run.out
+    truth = emulator.true_status()
+    assert [truth[i] for i in reels] == [0 if i == busy else 2 for i in reels]
+
+
+def test_runbook_restart_is_a_stop_then_a_start(emulator):
+    emulator.configure_power(boot_reads=1, stop_reads=1)
+    up = with_status(emulator, 0, 2)
+    run = runbook(emulator, "-e", "state=restarted", "-e", json.dumps({"phone_ids": up, "poll_interval": 1}))
+    assert run.rc == 0, run.text
+    assert emulator.request_bodies(STOP_PATH) == [{"ids": up}]
+    assert emulator.request_bodies(START_PATH) == [{"ids": up}]
+    assert all(emulator.true_status()[i] == 0 for i in up)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-e", "state=started"], "the geelark inventory did not load (there is no 'geelark' group)"),
+    (["-e", "state=started", "-e", "phone_ids="], "No phones to act on: phone_ids is empty"),
+    (["-e", "state=paused", "-e", "phone_ids=1"], "Give -e state=started, stopped or restarted"),
+])
+def test_runbook_fails_loudly_without_targets_or_state(emulator, args, message):
+    run = runbook(emulator, *args)
+    assert run.rc != 0
+    assert message in run.out
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_runbook_fails_when_the_pattern_matches_no_phone(emulator, inventory_file):
+    fleet = inventory_file(api_url=emulator.url)
+    run = runbook(emulator, "-i", fleet, "-e", "state=stopped", "-e", "phones=no_such_group")
+    assert run.rc != 0
+    assert "the pattern 'no_such_group' matches no phone of the geelark inventory" in run.out
+    assert emulator.stats()["power_writes"] == {}

@@ -1,0 +1,121 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
+from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH
+from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_power
+
+from ...conftest import API_KEY, TOKEN
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    from unittest import mock
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
+            yield
+
+
+@pytest.fixture
+def run(emulator, capsys, monkeypatch):
+    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def runner(**args):
+        args.setdefault("api_url", emulator.url)
+        args.setdefault("token", TOKEN)
+        args.setdefault("retry_backoff", 0.01)
+        args.setdefault("poll_interval", 1)
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exit_info:
+                geelark_phone_power.main()
+        out = capsys.readouterr().out
+        for secret in (TOKEN, API_KEY, emulator.state.live_view_secret):
+            assert secret not in out
+        result = json.loads(out)
+        assert (exit_info.value.code == 0) == (not result.get("failed"))
+        return result
+
+    return runner
+
+
+def with_status(emulator, status, count):
+    ids = [i for i, s in emulator.true_status().items() if s == status][:count]
+    assert len(ids) == count
+    return ids
+
+
+def test_starts_the_shut_down_phones_and_waits(emulator, run):
+    emulator.configure_power(boot_reads=1)
+    up, down = with_status(emulator, 0, 1), with_status(emulator, 2, 2)
+    result = run(ids=up + down, state="started")
+    assert result["changed"] is True and result["changed_ids"] == down
+    assert [p["status_name"] for p in result["phones"]] == ["started"] * 3
+    assert result["failures"] == [] and sorted(result["by_status"]["started"]) == sorted(up + down)
+    assert "diff" not in result
+    again = run(ids=up + down, state="started")
+    assert again["changed"] is False and len(emulator.request_bodies(START_PATH)) == 1
+
+
+def test_check_mode_sends_no_write_and_diff_shows_before_and_after(emulator, run):
+    up, down = with_status(emulator, 0, 2), with_status(emulator, 2, 1)
+    result = run(ids=up + down, state="stopped", _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] is True and result["changed_ids"] == up
+    assert result["diff"] == {"before": {up[0]: "started", up[1]: "started"},
+                              "after": {up[0]: "shut_down", up[1]: "shut_down"}}
+    assert emulator.request_bodies(STOP_PATH) == [] and emulator.stats()["power_writes"] == {}
+    assert len(emulator.request_bodies(STATUS_PATH)) == 1
+
+
+def test_failures_fail_the_task_naming_phones_and_codes_with_every_result_key(emulator, run):
+    emulator.configure_power(stop_reads=0)
+    up = with_status(emulator, 0, 3)
+    emulator.configure_power(busy=up[:1])
+    result = run(ids=up + ["404404404404404404"], state="stopped", _ansible_diff=True)
+    assert result["failed"] is True
+    assert result["msg"] == ("2 of 4 phones did not reach shut_down: %s (43005 env is executing a task), "
+                             "404404404404404404 (42001 env not found)" % up[0])
+    assert result["changed"] is True and result["changed_ids"] == up[1:]
+    assert [p["id"] for p in result["phones"]] == up and set(result["by_status"]) >= {"started", "shut_down"}
+    assert result["diff"]["after"] == {up[1]: "shut_down", up[2]: "shut_down"}
+
+
+def test_an_api_error_fails_cleanly_with_its_code_and_trace_id(emulator, run):
+    result = run(ids=with_status(emulator, 2, 1), state="started", token="wrong-power-token")
+    assert result["failed"] is True and result["changed"] is False
+    assert "code 40003" in result["msg"] and result["error"]["trace_id"]
+    assert "wrong-power-token" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"state": "stopped", "energy_saving": True}, "energy_saving applies to a start"),
+    ({"state": "started", "poll_interval": 0}, "poll_interval must be a number of seconds of at least 1"),
+    ({"state": "started", "ids": [6.018763820200626e17]}, "lose precision"),
+    ({"state": "paused"}, "value of state must be one of"),
+])
+def test_bad_options_fail_before_any_request(emulator, run, args, message):
+    args.setdefault("ids", ["601876382020000000"])
+    result = run(**args)
+    assert result["failed"] is True and message in result["msg"]
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_restart_is_a_stop_then_a_start_and_always_changed(emulator, run):
+    emulator.configure_power(boot_reads=2, stop_reads=0)
+    up = with_status(emulator, 0, 2)
+    result = run(ids=up, state="restarted", wait=False)
+    assert emulator.request_bodies(STOP_PATH) == [{"ids": up}]
+    assert emulator.request_bodies(START_PATH) == [{"ids": up}]
+    assert result["changed"] is True and result["changed_ids"] == up
+    assert [p["status_name"] for p in result["phones"]] == ["starting", "starting"]
