@@ -28,6 +28,23 @@ description:
     remark is shown as it is and never rendered (ansible-core 2.19 and later leave them untrusted;
     on earlier releases they are marked unsafe).
   - Uses a YAML configuration file whose name ends with C(.geelark.yml) or C(.geelark.yaml).
+  - "Every host gets these host variables: C(geelark_id) (string), C(geelark_serial_name),
+    C(geelark_serial_no), C(geelark_status) (the status code), C(geelark_status_name) (V(started),
+    V(starting), V(shut_down), V(expired) or V(unknown)), C(geelark_group) (a dict of C(id), C(name) and
+    C(remark)), C(geelark_tags) (a list of tag names), C(geelark_remark), C(geelark_charge_mode) (V(0) per
+    minute, V(1) monthly, or V(null)), C(geelark_equipment) (the API's C(equipmentInfo) dict),
+    C(geelark_proxy) (the proxy dict without its password) and C(geelark_fetched_at) (when the data was
+    fetched from the API, UTC, for example V(2026-11-28T07:30:00Z); on a cache hit it tells the cache's
+    age). Fields the API leaves empty (C(null)) become empty strings, lists and dicts."
+  - "The group C(geelark) carries C(ansible_connection=local) and
+    C(ansible_python_interpreter={{ ansible_playbook_python }}): phones are API objects, not SSH hosts,
+    so a task of a C(hosts: status_shut_down) play runs on the controller, with the Python that runs
+    C(ansible-playbook) (which has C(requests)). C(compose), C(group_vars/geelark.yml) and host_vars
+    override them."
+  - Templates in O(token), O(app_id), O(api_key) and O(api_url) are rendered with the extra vars
+    (C(-e NAME=VALUE), C(-e @vars.yml), vault-encrypted files with C(--vault-password-file)), lookups and
+    inline C(!vault) values. Variables from group_vars, host_vars or a play cannot be used there; the
+    inventory is read before they exist.
 author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
@@ -77,16 +94,24 @@ EXAMPLES = r"""
 plugin: geelark.cloudphone.geelark
 
 ---
-# warmup.geelark.yml: one GeeLark group, app ID and key from vault, cached for 10 minutes
+# warmup.geelark.yml: one GeeLark group, cached for 10 minutes; app ID and key from extra vars:
+#   ansible-playbook -i warmup.geelark.yml -e @geelark-vault.yml --vault-password-file ~/.vault-pass play.yml
+# where geelark-vault.yml (encrypted with ansible-vault) holds geelark_app_id and geelark_api_key.
+# group_vars cannot hold them: the inventory is read before group_vars.
 plugin: geelark.cloudphone.geelark
-app_id: "{{ vault_geelark_app_id }}"
-api_key: "{{ vault_geelark_api_key }}"
+app_id: "{{ geelark_app_id }}"
+api_key: "{{ geelark_api_key }}"
 filters:
   group_name: warmup
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/geelark-inventory
 cache_timeout: 600
+
+---
+# token.geelark.yml: the token from a file, read by a lookup (no extra vars needed)
+plugin: geelark.cloudphone.geelark
+token: "{{ lookup('ansible.builtin.file', '~/.config/geelark/token') }}"
 
 ---
 # by-group.geelark.yml: running phones only, named by ID, grouped by GeeLark group and tag
@@ -111,13 +136,19 @@ import re
 import time
 import typing as t
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleUndefinedVariable
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.release import __version__ as ansible_core_version
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import (
+    ENV_API_KEY,
+    ENV_API_URL,
+    ENV_APP_ID,
+    ENV_TOKEN,
+)
 from ansible_collections.geelark.cloudphone.plugins.module_utils._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import (
@@ -134,9 +165,30 @@ display = Display()
 _CORE_TEMPLATES_UNTRUSTED = tuple(int(p) for p in ansible_core_version.split(".")[:2]) < (2, 19)
 mark_unsafe = wrap_var if _CORE_TEMPLATES_UNTRUSTED else (lambda value: value)
 
+
+def _trusted_template(value):
+    """A template string ansible-core will render: from 2.19 only strings tagged as trusted are."""
+    if _CORE_TEMPLATES_UNTRUSTED:
+        return value
+    from ansible.template import trust_as_template  # exists from ansible-core 2.19 on
+
+    return trust_as_template(value)
+
+
+# Phones are API objects, not SSH hosts: a task run for one of them runs on the controller, with
+# the Python that runs ansible-playbook (it has requests). Set on the geelark group, so group_vars,
+# host_vars and compose override them.
+CONNECTION_DEFAULTS = {
+    "ansible_connection": "local",
+    "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+}
+# When the data was fetched from the API (UTC), kept in the cached payload so a cache hit tells its age.
+FETCHED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
 # Bumped when the cached payload changes shape; an older entry is treated as a miss.
 CACHE_FORMAT = 1
 _CREDENTIAL_OPTIONS = ("token", "app_id", "api_key", "api_url")
+_ENV_OF = {"token": ENV_TOKEN, "app_id": ENV_APP_ID, "api_key": ENV_API_KEY, "api_url": ENV_API_URL}
 
 
 class PhoneHostVars(t.TypedDict):
@@ -204,6 +256,12 @@ def host_names(phones, hostname):
         if name != serial[phone_id] and name in plain:
             names[phone_id] = phone_id
     return names
+
+
+def _undefined_name(error):
+    """The name of the undefined variable an AnsibleUndefinedVariable is about, or None."""
+    match = re.search(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined", to_native(error))
+    return match.group(1) if match else None
 
 
 def _text(value):
@@ -310,11 +368,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name in CLIENT_OPTION_DEFAULTS:
             value = self.get_option(name)
             if name in _CREDENTIAL_OPTIONS and isinstance(value, str) and self.templar.is_template(value):
-                try:
-                    value = self.templar.template(value)
-                except Exception as exc:
-                    raise AnsibleError(self._mask("%s: the %s option could not be templated: %s"
-                                                  % (self.NAME, name, type(exc).__name__))) from None
+                value = self._template_credential(name, value)
             options[name] = value
         self._secrets = tuple(v for v in (options.get("token"), options.get("api_key")) if isinstance(v, str) and v)
         return options
@@ -328,6 +382,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 sources[name] = ("environment variable %s" % origin[len("env: "):] if origin.startswith("env: ")
                                  else "the inventory file")
         return sources
+
+    def _template_credential(self, name, value):
+        """A credential option's template, rendered with the extra vars (-e), lookups and vault.
+
+        The inventory is read before group_vars, host_vars and play vars exist; extra vars are the
+        only variables there are at this point (BaseInventoryPlugin.parse loads them into _vars).
+        """
+        templar = self.templar
+        previous = templar.available_variables
+        templar.available_variables = dict(getattr(self, "_vars", None) or {})
+        try:
+            return templar.template(value)
+        except AnsibleUndefinedVariable as exc:
+            undefined = _undefined_name(exc)
+            raise AnsibleError(
+                "%s: the %s option could not be templated: %s. The inventory is read before group_vars and "
+                "host_vars exist: give the variable as an extra var (-e NAME=VALUE, or -e @vars.yml, vault-encrypted "
+                "or not), use a lookup or an inline !vault value, or leave the option out and set %s"
+                % (self.NAME, name, ("the variable %r is undefined" % undefined) if undefined
+                   else "a variable is undefined", _ENV_OF.get(name, "the environment variable"))) from None
+        except Exception as exc:  # the message of any other failure may quote the value: name the type only
+            raise AnsibleError("%s: the %s option could not be templated: %s"
+                               % (self.NAME, name, type(exc).__name__)) from None
+        finally:
+            templar.available_variables = previous
 
     def _query_fingerprint(self, options):
         """What the cached data answers for; a change of account, URL or filters is a miss."""
@@ -364,7 +443,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 listed = item.get("status")
                 statuses[phone_id] = listed if isinstance(listed, int) and not isinstance(listed, bool) else -1
             phones.append(strip_secrets(item))
-        return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses}
+        return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses,
+                "fetched_at": time.strftime(FETCHED_AT_FORMAT, time.gmtime())}
 
     def _log_request(self, line):
         display.vvv(self._mask("%s: %s" % (self.NAME, line)))
@@ -382,6 +462,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         inventory: t.Any = self.inventory
         inventory.add_group("geelark")
+        for name, value in CONNECTION_DEFAULTS.items():  # group variables: group_vars and compose override them
+            inventory.set_variable("geelark", name, _trusted_template(value))
+        # Entries cached before the fetch time was stored have none: their age is unknown.
+        fetched = mark_unsafe({"geelark_fetched_at": data.get("fetched_at") or ""})
         status_groups: dict = {}
 
         def status_group(name):
@@ -411,6 +495,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             inventory.add_host(host)  # in geelark through its status group, a child of geelark
             inventory.add_child(status_group(variables["geelark_status_name"]), host)
             hosts[host].vars.update(variables)
+            hosts[host].vars.update(fetched)
             if compose or groups or keyed:
                 self._set_composite_vars(compose, variables, host, strict=strict)
                 self._add_host_to_composed_groups(groups, variables, host, strict=strict)

@@ -146,13 +146,18 @@ def _status_batch(transport, batch):
 
 
 def _entries(data, field, trace_id):
+    """The objects of a status answer's list; GeeLark sends null for an empty list (or entry).
+
+    A null entry is skipped: every phone of the batch is accounted for afterwards, so a phone it
+    stood for becomes a failure naming the phone, never a silent gap.
+    """
     entries = data.get(field)
     if entries is None:
         return []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    if not isinstance(entries, list) or not all(isinstance(e, dict) or e is None for e in entries):
         raise MalformedResponseError("The status answer's %s is not a list of objects" % field,
                                      endpoint=STATUS_PATH, trace_id=trace_id)
-    return entries
+    return [entry for entry in entries if entry is not None]
 
 
 def _success_entry(entry, trace_id):
@@ -429,14 +434,22 @@ def _list_page(transport, body):
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise MalformedResponseError("The list answer has no valid 'total'", endpoint=LIST_PATH, trace_id=trace_id)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise MalformedResponseError("The list answer's items are not a list of objects", endpoint=LIST_PATH,
-                                     trace_id=trace_id)
+        # A null item cannot be skipped like a null status entry: no later count would name the phone it hid.
+        raise MalformedResponseError("The list answer's items are not a list of objects (%s)"
+                                     % _first_non_object(items), endpoint=LIST_PATH, trace_id=trace_id)
     if len(items) > MAX_PAGE_SIZE:
         raise MalformedResponseError("The list answer holds %d items, more than a page of %d"
                                      % (len(items), MAX_PAGE_SIZE), endpoint=LIST_PATH, trace_id=trace_id)
     for item in items:
         item["id"] = _answer_id(item, LIST_PATH, trace_id)
     return {"total": total, "items": items, "traceId": trace_id}
+
+
+def _first_non_object(items):
+    if not isinstance(items, list):
+        return "items is a %s" % type(items).__name__
+    position, value = next((n, v) for n, v in enumerate(items, start=1) if not isinstance(v, dict))
+    return "item %d is %s" % (position, "null" if value is None else "a %s" % type(value).__name__)
 
 
 def _is_int(value):

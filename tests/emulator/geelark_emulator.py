@@ -33,9 +33,14 @@ status reads, so nothing depends on the clock.
 Fault kinds: http (status, body, headers), reset (drop the connection), hang (seconds, then
 answer), code (an API code with msg and data), raw (a body as is), mutate (add / delete phones,
 then answer normally), lose_answer (apply the write, then drop the connection, or answer HTTP
-"status" when one is given). A fault may name the "path" it applies to.
+"status" when one is given). A fault may name the "path" it applies to. An unknown kind, key or
+path is refused with HTTP 400, as is any unknown key of a control request.
+
+An error inside the emulator is printed to stderr with its traceback and answered with HTTP 500
+and a JSON {"error": ...}; it never becomes a silently dropped connection.
 
 Run it by hand:  python tests/emulator/geelark_emulator.py --phones 300 --token demo-token
+(--help lists every option and the control endpoints.)
 """
 
 from __future__ import annotations
@@ -46,15 +51,19 @@ import hashlib
 import json
 import random
 import socket
+import ssl
 import struct
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_PATH = "/open/v1/phone/status"
 LIST_PATH = "/open/v1/phone/list"
 START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
+API_PATHS = (LIST_PATH, STATUS_PATH, START_PATH, STOP_PATH)
 MAX_POWER_IDS = 200
 CONTROL_PREFIX = "/_emulator/"
 MAX_IDS = 100
@@ -76,6 +85,68 @@ _COUNTRIES = [
 _DEVICES = [("samsung", "Galaxy S23"), ("google", "Pixel 7"), ("xiaomi", "Redmi Note 12"), ("oneplus", "Nord 3")]
 # True status weights: started, starting, shut down, expired.
 _STATUS_WEIGHTS = [45, 5, 40, 10]
+
+
+# Each fault kind and the keys it takes; "path" (the API path it applies to) goes with every kind.
+FAULT_KEYS = {
+    "http": {"status", "body", "headers", "content_type"},
+    "reset": set(),
+    "hang": {"seconds"},
+    "code": {"code", "msg", "data"},
+    "raw": {"body", "hex"},
+    "mutate": {"add", "delete"},
+    "lose_answer": {"status"},
+}
+FAULT_REQUIRED = {"code": {"code"}}
+# The settings POST /_emulator/config may change, each with the check its value must pass.
+CONFIG_CHECKS = {
+    "latency": lambda value: _is_number(value) and value >= 0,
+    "rate_limit": lambda value: _is_whole(value) and value >= 0,
+}
+
+
+class ControlError(ValueError):
+    """A control request or fault the emulator refuses (answered with HTTP 400)."""
+
+
+def check_fault(fault):
+    """Refuse a fault the emulator could not play as written, naming what is wrong."""
+    if not isinstance(fault, dict):
+        raise ControlError("a fault must be an object, got %r" % (fault,))
+    kind = fault.get("kind")
+    if kind not in FAULT_KEYS:
+        raise ControlError("unknown fault kind %r; known kinds: %s" % (kind, ", ".join(sorted(FAULT_KEYS))))
+    unknown = set(fault) - FAULT_KEYS[kind] - {"kind", "path"}
+    if unknown:
+        raise ControlError("fault kind %r does not take %s; it takes: %s"
+                           % (kind, ", ".join(sorted(unknown)), ", ".join(sorted(FAULT_KEYS[kind] | {"path"}))))
+    missing = FAULT_REQUIRED.get(kind, set()) - set(fault)
+    if missing:
+        raise ControlError("fault kind %r needs %s" % (kind, ", ".join(sorted(missing))))
+    if "path" in fault and fault["path"] not in API_PATHS:
+        raise ControlError("fault path %r is not an API path of the emulator (%s)"
+                           % (fault["path"], ", ".join(API_PATHS)))
+    return fault
+
+
+def _check_keys(what, body, allowed, required=()):
+    if not isinstance(body, dict):
+        raise ControlError("%s takes a JSON object, got %r" % (what, body))
+    unknown = set(body) - set(allowed)
+    if unknown:
+        raise ControlError("%s does not take %s; it takes: %s"
+                           % (what, ", ".join(sorted(unknown)), ", ".join(sorted(allowed)) or "nothing"))
+    missing = set(required) - set(body)
+    if missing:
+        raise ControlError("%s needs %s" % (what, ", ".join(sorted(missing))))
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def make_phone(index, rng, status=None):
@@ -252,17 +323,43 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.state
 
     def do_GET(self):
+        self._answer_errors(self._get)
+
+    def do_POST(self):
+        self._answer_errors(self._post)
+
+    def _answer_errors(self, handle):
+        """Run a handler; an error in it is printed and answered with 500, not a dropped connection."""
+        self._answered = False
+        try:
+            handle()
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            raise  # the client went away: nothing to answer
+        except Exception as exc:
+            sys.stderr.write("geelark emulator: error while handling %s %s:\n%s"
+                             % (self.command, self.path, traceback.format_exc()))
+            sys.stderr.flush()
+            if self._answered:  # headers already sent: the connection cannot carry a second answer
+                self.close_connection = True
+                return
+            self._send_json(500, {"error": "emulator error in %s %s: %s: %s"
+                                  % (self.command, self.path, type(exc).__name__, exc)})
+
+    def _get(self):
         if self.path == CONTROL_PREFIX + "stats":
             with self.state.lock:
                 self._send_json(200, self.state.stats())
         else:
             self._send_json(404, {"error": "not found"})
 
-    def do_POST(self):
+    def _post(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if self.path.startswith(CONTROL_PREFIX):
-            self._control(raw)
+            try:
+                self._control(raw)
+            except ControlError as exc:
+                self._send_json(400, {"error": "%s: %s" % (self.path, exc)})
             return
         state = self.state
         with state.lock:
@@ -298,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and self._serve_fault(fault, trace_id):
             return
         try:
-            if self.path not in (STATUS_PATH, LIST_PATH, START_PATH, STOP_PATH):
+            if self.path not in API_PATHS:
                 raise ApiFailure(40005, "resource not found")
             self._authenticate(trace_id)
             with state.lock:
@@ -483,43 +580,57 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, raw):
         state = self.state
-        body = json.loads(raw.decode() or "{}")
+        try:
+            body = json.loads(raw.decode("utf-8") or "{}")
+        except ValueError as exc:
+            raise ControlError("the body is not JSON: %s" % exc) from None
         with state.lock:
             if self.path == CONTROL_PREFIX + "reset":
+                _check_keys("reset", body, ())
                 state.reset_stats()
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "config":
-                for key in ("latency", "rate_limit"):
-                    if key in body:
-                        setattr(state, key, body[key])
+                _check_keys("config", body, CONFIG_CHECKS)
+                for key, value in body.items():
+                    if not CONFIG_CHECKS[key](value):
+                        raise ControlError("config %s must be a number of at least 0, got %r" % (key, value))
+                for key, value in body.items():
+                    setattr(state, key, value)
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "faults":
-                state.faults.extend(body.get("faults", []))
+                _check_keys("faults", body, ("faults",), required=("faults",))
+                if not isinstance(body["faults"], list):
+                    raise ControlError("faults must be a list of fault objects")
+                state.faults.extend([check_fault(fault) for fault in body["faults"]])
                 answer = {"queued": len(state.faults)}
             elif self.path == CONTROL_PREFIX + "phones/status":
-                unknown = set(body) - {"ids", "status", "on_read", "after"}
-                if unknown or ("on_read" in body and "after" in body):
-                    self._send_json(400, {"error": "phones/status takes ids, status and one of on_read or after; "
-                                                   "got %s" % sorted(body)})
-                    return
+                if not isinstance(body, dict) or ("on_read" in body and "after" in body):
+                    raise ControlError("phones/status takes ids, status and one of on_read or after; got %s"
+                                       % (sorted(body) if isinstance(body, dict) else body,))
+                _check_keys("phones/status", body, ("ids", "status", "on_read", "after"), required=("ids", "status"))
                 try:
                     state.schedule(body["ids"], int(body["status"]), on_read=body.get("on_read"),
                                    after=body.get("after"))
-                except (KeyError, TypeError, ValueError) as exc:
-                    self._send_json(400, {"error": "phones/status: %s" % exc})
-                    return
+                except (TypeError, ValueError) as exc:
+                    raise ControlError(str(exc)) from None
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "power":
+                _check_keys("power", body, ("boot_reads", "stop_reads", "busy", "idle", "refuse"))
                 try:
                     state.configure_power(**body)
                 except (KeyError, TypeError, ValueError) as exc:
-                    self._send_json(400, {"error": "power: %s" % exc})
-                    return
+                    raise ControlError("power: %s" % exc) from None
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "phones/add":
-                answer = {"ids": state.add_phones(body.get("phones", []))}
+                _check_keys("phones/add", body, ("phones",), required=("phones",))
+                if not isinstance(body["phones"], list) or not all(isinstance(p, dict) for p in body["phones"]):
+                    raise ControlError("phones must be a list of phone objects")
+                answer = {"ids": state.add_phones(body["phones"])}
             elif self.path == CONTROL_PREFIX + "phones/delete":
-                for phone_id in body.get("ids", []):
+                _check_keys("phones/delete", body, ("ids",), required=("ids",))
+                if not isinstance(body["ids"], list):
+                    raise ControlError("ids must be a list of phone IDs")
+                for phone_id in body["ids"]:
                     state.phones.pop(phone_id, None)
                 answer = {"ok": True}
             else:
@@ -551,6 +662,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_raw(status, json.dumps(payload).encode(), "application/json")
 
     def _send_raw(self, status, body, content_type, headers=None):
+        self._answered = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -564,21 +676,24 @@ _FILTER_FIELDS = ("groupName", "serialName", "remark", "tags", "chargeMode", "op
 
 
 def _matches(phone, body):
-    if body.get("groupName") and phone["group"]["name"] != body["groupName"]:
+    # GeeLark sends null for empty fields: a phone may have "group": null, "tags": null, ...
+    group = phone.get("group") if isinstance(phone.get("group"), dict) else {}
+    tags = phone.get("tags") if isinstance(phone.get("tags"), list) else []
+    if body.get("groupName") and group.get("name") != body["groupName"]:
         return False
-    if body.get("serialName") and body["serialName"] not in phone["serialName"]:
+    if body.get("serialName") and body["serialName"] not in (phone.get("serialName") or ""):
         return False
-    if body.get("remark") and body["remark"] not in phone["remark"]:
+    if body.get("remark") and body["remark"] not in (phone.get("remark") or ""):
         return False
-    if body.get("tags") and not set(body["tags"]) & set(t["name"] for t in phone["tags"]):
+    if body.get("tags") and not set(body["tags"]) & set(t.get("name") for t in tags if isinstance(t, dict)):
         return False
-    if body.get("chargeMode") is not None and phone["chargeMode"] != body["chargeMode"]:
+    if body.get("chargeMode") is not None and phone.get("chargeMode") != body["chargeMode"]:
         return False
     if body.get("openStatus") is not None and (phone["status"] in (0, 1)) != (body["openStatus"] == 1):
         return False
     if body.get("ids") and phone["id"] not in body["ids"]:
         return False
-    if body.get("serialNos") and phone["serialNo"] not in body["serialNos"]:
+    if body.get("serialNos") and phone.get("serialNo") not in body["serialNos"]:
         return False
     return True
 
@@ -592,7 +707,9 @@ def _list_item(phone):
 
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
-        pass  # a client that hangs up or refuses our certificate is part of the tests
+        # A client that hangs up or refuses our certificate is part of the tests; anything else is shown.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, socket.timeout)):
+            super().handle_error(request, client_address)
 
 
 class Emulator:
@@ -642,8 +759,9 @@ class Emulator:
             self.state.reset_stats()
 
     def queue_faults(self, *faults):
+        checked = [check_fault(fault) for fault in faults]
         with self.state.lock:
-            self.state.faults.extend(faults)
+            self.state.faults.extend(checked)
 
     def request_bodies(self, path):
         """The JSON bodies of the API requests received for `path`, oldest first."""
@@ -676,18 +794,57 @@ class Emulator:
             return dict((i, p["status"]) for i, p in self.state.phones.items())
 
 
+_CONTROL_HELP = """control endpoints (no auth, loopback only; JSON bodies; an unknown key is refused with 400):
+  GET  /_emulator/stats          request counters per path, API codes answered, peak requests in
+                                 flight, busiest minute per path, status reads per phone, secret leaks
+  POST /_emulator/reset          {}  zero the counters and drop queued faults
+  POST /_emulator/config         {"latency": seconds, "rate_limit": per_minute}
+  POST /_emulator/faults         {"faults": [{"kind": KIND, ...}, ...]}  queued; each is played on one
+                                 API request (of "path" only, when given):
+                                   http    status, body, headers, content_type: an HTTP answer as is
+                                   reset   drop the connection
+                                   hang    seconds: wait, then answer normally
+                                   code    code (required), msg, data: an API envelope with that code
+                                   raw     body or hex: a 200 answer with that body
+                                   mutate  add (phone objects), delete (IDs): change the fleet, then answer
+                                   lose_answer  status: apply a start or stop, then drop the connection
+                                           (or answer that HTTP status): a write whose answer was lost
+  POST /_emulator/phones/status  {"ids": [...], "status": n, "on_read": k}  status n from each phone's
+                                 k-th status read on; or {"ids": [...], "status": n, "after": s} after s seconds
+  POST /_emulator/phones/add     {"phones": [{...}, ...]}  new phones; missing fields get sensible values
+  POST /_emulator/phones/delete  {"ids": [...]}
+  POST /_emulator/power          {"boot_reads": k, "stop_reads": k, "busy": [...], "idle": [...],
+                                 "refuse": {"start" or "stop": {id: code}}}  how start and stop behave:
+                                 boot and stop length in status reads, phones busy with a task (43005)
+
+API endpoints (POST, authenticated like GeeLark's): /open/v1/phone/list, /open/v1/phone/status,
+/open/v1/phone/start, /open/v1/phone/stop.
+Example:  %(prog)s --phones 300 --token demo-token --url-file /tmp/geelark-url
+"""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description="A GeeLark Open API emulator on 127.0.0.1 for trying playbooks safely: a deterministic "
+                    "fleet of phones behind /open/v1/phone/list, /status, /start and /stop.",
+        epilog=_CONTROL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--phones", type=int, default=300, help="phones in the fleet (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="seed of the fleet's statuses, tags and device data (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--token", help="the Bearer token the API accepts (GEELARK_TOKEN)")
+    parser.add_argument("--app-id", help="the app ID of key signature auth (GEELARK_APP_ID); goes with --api-key")
+    parser.add_argument("--api-key", help="the API key of key signature auth (GEELARK_API_KEY)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added to every API answer (default: %(default)s)")
+    parser.add_argument("--rate-limit", type=int, default=0,
+                        help="requests per minute per API path before error 40007 (default: 0, no limit)")
+    parser.add_argument("--url-file", help="write the base URL (http://127.0.0.1:PORT) to this file once listening")
+    return parser
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="GeeLark Open API emulator (loopback only)")
-    parser.add_argument("--phones", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--token")
-    parser.add_argument("--app-id")
-    parser.add_argument("--api-key")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer")
-    parser.add_argument("--rate-limit", type=int, default=0, help="requests per minute per API (0: none)")
-    parser.add_argument("--url-file", help="write the base URL here once listening")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     emulator = Emulator(phones=args.phones, token=args.token, app_id=args.app_id, api_key=args.api_key,
                         latency=args.latency, rate_limit=args.rate_limit, seed=args.seed, port=args.port)
     if args.url_file:

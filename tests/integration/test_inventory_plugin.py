@@ -16,7 +16,7 @@ import yaml
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH, status_name
 from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
 
-from .conftest import BIN, TOKEN, ansible_env, run_command
+from .conftest import API_KEY, APP_ID, BIN, TOKEN, ansible_env, run_command
 
 INVENTORY = os.path.join(BIN, "ansible-inventory")
 
@@ -124,6 +124,16 @@ def cached_inventory(inventory_file, tmp_path, emulator):
     return path, entry, first.json()
 
 
+def without_fetch_time(listing):
+    """An --list answer without geelark_fetched_at, which a fetch from the API renews."""
+    for hostvars in listing["_meta"]["hostvars"].values():
+        hostvars.pop("geelark_fetched_at", None)
+    for group in listing.values():
+        if isinstance(group, dict):
+            group.get("vars", {}).pop("geelark_fetched_at", None)
+    return listing
+
+
 def read_entry(entry):
     """A jsonfile cache entry's data (ansible-core 2.19 wraps it in a __payload__ string)."""
     data = json.loads(entry.read_text())
@@ -141,12 +151,12 @@ def test_a_cut_short_cache_entry_is_a_miss_that_is_rewritten(emulator, inventory
     emulator.reset()
     run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
     assert run.rc == 0, run.text
-    assert run.json() == listing
+    assert without_fetch_time(run.json()) == without_fetch_time(listing)
     assert "inventory cache entry" in run.err and "could not be read" in run.err
     assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}
     assert read_entry(entry)["format"] == 1  # a good entry was written again
     emulator.reset()
-    assert run_command([INVENTORY, "-i", path, "--list"]).json() == listing
+    assert without_fetch_time(run_command([INVENTORY, "-i", path, "--list"]).json()) == without_fetch_time(listing)
     assert emulator.stats()["total_requests"] == 0
 
 
@@ -157,7 +167,7 @@ def test_a_cache_entry_of_the_wrong_shape_is_a_miss(emulator, inventory_file, tm
     write_entry(entry, data)
     run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1"))
     assert run.rc == 0, run.text
-    assert run.json() == listing
+    assert without_fetch_time(run.json()) == without_fetch_time(listing)
     assert "does not have the expected shape" in run.err
 
 
@@ -206,3 +216,99 @@ def test_mixed_auth_schemes_say_which_came_from_where(emulator, inventory_file):
     assert "token (environment variable GEELARK_TOKEN), and app_id (the inventory file) and api_key (the " \
            "inventory file)" in " ".join(run.text.split())
     assert TOKEN not in run.text and "some-key-value" not in run.text
+
+
+PLAYBOOK = os.path.join(BIN, "ansible-playbook")
+VAULT_PASSWORD = "vault-pass-for-tests"
+
+
+def vault_encrypted_vars(tmp_path, variables):
+    """An ansible-vault encrypted vars file and its password file, made by the real ansible-vault."""
+    path, password = tmp_path / "geelark-vault.yml", tmp_path / "vault-pass"
+    path.write_text(yaml.safe_dump(variables))
+    password.write_text(VAULT_PASSWORD + "\n")
+    run = run_command([os.path.join(BIN, "ansible-vault"), "encrypt", "--vault-password-file", str(password),
+                       str(path)])
+    assert run.rc == 0, run.text
+    assert path.read_text().startswith("$ANSIBLE_VAULT;")
+    return str(path), str(password)
+
+
+def count_play(tmp_path, hosts="geelark"):
+    """A playbook that prints how many phones it sees."""
+    path = tmp_path / "count.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"ansible.builtin.debug": {"msg": "phones: {{ groups['%s'] | default([]) | length }}" % hosts}}]}]))
+    return str(path)
+
+
+def test_credentials_from_extra_vars_in_ansible_inventory_and_ansible_playbook(emulator, inventory_file, tmp_path):
+    path = inventory_file(api_url="{{ geelark_url }}", app_id="{{ geelark_app_id }}", api_key="{{ geelark_api_key }}")
+    vault, password = vault_encrypted_vars(tmp_path, {"geelark_app_id": APP_ID, "geelark_api_key": API_KEY})
+    url = "geelark_url=%s" % emulator.url
+    runs = {
+        "-e key=value": [INVENTORY, "-i", path, "--graph", "-e", url, "-e", "geelark_app_id=%s" % APP_ID,
+                         "-e", "geelark_api_key=%s" % API_KEY],
+        "-e JSON and vault file": [INVENTORY, "-i", path, "--graph", "-e", '{"geelark_url": "%s"}' % emulator.url,
+                                   "-e", "@" + vault, "--vault-password-file", password],
+        "ansible-playbook": [PLAYBOOK, "-i", path, count_play(tmp_path), "-e", url, "-e", "@" + vault,
+                             "--vault-password-file", password],
+    }
+    for name, command in runs.items():
+        emulator.reset()
+        run = run_command(command, env=ansible_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
+        assert run.rc == 0, (name, run.text)
+        assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}, name
+        assert ("phones: 300" in run.out) if command[0] == PLAYBOOK else ("@status_shut_down:" in run.out), name
+        assert API_KEY not in run.text and emulator.stats()["secret_leaks"] == 0
+
+
+def test_an_undefined_credential_variable_is_named_with_the_sources_that_work(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token="{{ vault_geelark_token }}")
+    run = run_command([INVENTORY, "-i", path, "--graph"], env=ansible_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
+    assert run.rc != 0
+    text = " ".join(run.text.split())  # ansible-core before 2.19 wraps warnings at 80 columns
+    assert "the token option could not be templated: the variable 'vault_geelark_token' is undefined" in text
+    assert "before group_vars and host_vars" in text and "-e @vars.yml" in text and "GEELARK_TOKEN" in text
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_play_on_a_status_group_runs_per_host_and_batched_tasks_on_the_controller(inventory_file, tmp_path):
+    """No ansible_connection, no interpreter setting: the inventory's defaults must be enough."""
+    with Emulator(phones=12, token=TOKEN) as emu:
+        path = inventory_file(api_url=emu.url)
+        shut_down = sorted(i for i, s in emu.true_status().items() if s == 2)
+        play = tmp_path / "shut_down.yml"
+        play.write_text(yaml.safe_dump([{
+            "hosts": "status_shut_down", "gather_facts": False, "tasks": [
+                {"name": "Per host: a module run through the host's connection", "ansible.builtin.ping": None},
+                {"name": "Per host: a fact", "ansible.builtin.set_fact": {"phone_label": "{{ geelark_id }}"}},
+                {"name": "Batched: one status request for every phone of the play",
+                 "geelark.cloudphone.geelark_phone_status": {
+                     "ids": "{{ ansible_play_hosts | map('extract', hostvars, 'geelark_id') | list }}"},
+                 "run_once": True, "register": "status"},
+                {"ansible.builtin.debug": {"msg": "checked {{ status.by_status.shut_down | sort | join(',') }}"},
+                 "run_once": True},
+            ]}], sort_keys=False))
+        env = ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_API_URL=emu.url)
+        del env["ANSIBLE_PYTHON_INTERPRETER"]  # as a user has it: nothing set
+        emu.reset()
+        run = run_command([PLAYBOOK, "-i", path, str(play), "-v"], env=env)
+        assert run.rc == 0, run.text
+        assert "UNREACHABLE" not in run.out and "discovered_interpreter_python" not in run.out
+        assert run.out.count('"ping": "pong"') == len(shut_down) >= 2
+        assert "checked %s" % ",".join(shut_down) in run.out
+        # The inventory's list and status calls, then one status call for the play, not one per phone.
+        assert emu.stats()["requests"] == {LIST_PATH: 1, STATUS_PATH: 2}
+
+
+def test_inventory_yaml_output_has_plain_strings_for_scripts(emulator, inventory_file):
+    """The README sends scripts to --yaml: API strings there are plain, never {"__ansible_unsafe": ...}."""
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--list", "--yaml"])
+    assert run.rc == 0, run.text
+    assert "__ansible_unsafe" not in run.out
+    hosts = yaml.safe_load(run.out)["all"]["children"]["geelark"]["children"]["status_expired"]["hosts"]
+    expired = sorted(i for i, s in emulator.true_status().items() if s == 3)
+    assert sorted(v["geelark_id"] for v in hosts.values()) == expired
+    assert all(isinstance(v["geelark_serial_name"], str) and v["geelark_serial_name"] for v in hosts.values())

@@ -6,14 +6,11 @@
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import re
 
 import pytest
-
-from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES
 
 from .conftest import BIN, TOKEN, ansible_env, run_command
 
@@ -33,34 +30,6 @@ def runbook(name, *args, emulator=None):
 def failure_ids(run):
     """The phone IDs listed in a runbook's failure message (ansible-core 2.19 prints it twice)."""
     return sorted(set(re.findall(r"\((\d{18})\): ", run.out)))
-
-
-def test_status_report_numbers_equal_the_fleet(emulator, fleet, tmp_path):
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
-    assert run.rc == 0, run.text
-    phones = emulator.state.phones.values()
-    truth = collections.Counter(STATUS_NAMES[p["status"]] for p in phones)
-    by_group = collections.Counter((p["group"]["name"], STATUS_NAMES[p["status"]]) for p in phones)
-    assert "GeeLark phones by status (geelark): 300 phones" in run.out
-    for name, count in truth.items():
-        assert re.search(r"%s\s+%d\s" % (name, count), run.out), (name, count)
-    markdown = (tmp_path / "status_report.md").read_text()
-    for name, count in truth.items():
-        assert "| %s | %d |" % (name, count) in markdown
-    for group in {p["group"]["name"] for p in phones}:
-        counts = [by_group[(group, s)] for s in ("started", "starting", "shut_down", "expired")]
-        total = sum(by_group[(group, s)] for s in STATUS_NAMES.values())
-        row = "| %s | %s | %d |" % (group, " | ".join(str(c) for c in counts), total)
-        assert row in markdown
-    html = (tmp_path / "status_report.html").read_text()
-    assert "<script" not in html and 'class="bar"' in html and ">%d<" % truth["expired"] in html
-
-
-def test_status_report_for_part_of_the_fleet(emulator, fleet):
-    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reels", emulator=emulator)
-    assert run.rc == 0, run.text
-    count = sum(1 for p in emulator.state.phones.values() if p["group"]["name"] == "reels")
-    assert "GeeLark phones by status (group_reels): %d phones" % count in run.out
 
 
 def test_assert_status_passes_when_every_phone_is_started(emulator, fleet):

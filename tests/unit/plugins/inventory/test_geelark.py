@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 import yaml
@@ -89,7 +90,7 @@ def test_host_variables_are_complete_and_hold_no_proxy_password(emulator, write_
     assert {k for k in variables if k.startswith("geelark_")} == {
         "geelark_id", "geelark_serial_name", "geelark_serial_no", "geelark_status", "geelark_status_name",
         "geelark_group", "geelark_tags", "geelark_remark", "geelark_charge_mode", "geelark_equipment",
-        "geelark_proxy"}
+        "geelark_proxy", "geelark_fetched_at"}
     assert variables["geelark_group"] == {"id": "590711571886417453", "name": "warmup", "remark": "accounts warming up"}
     assert host.name == variables["geelark_serial_name"] == "warmup-00005"
     assert len(variables["geelark_tags"]) == 2 and all(isinstance(t, str) for t in variables["geelark_tags"])
@@ -285,3 +286,98 @@ def test_an_unknown_status_code_gets_its_own_group(emulator, write_config):
     assert hosts[0].get_vars()["geelark_status"] == 7
     assert inventory.groups["geelark"] in inventory.groups["status_unknown"].parent_groups
     assert len(inventory.get_hosts("geelark")) == 250
+
+
+@pytest.fixture
+def extra_vars(monkeypatch):
+    """Set the command line's -e values as ansible-playbook would, for BaseInventoryPlugin to load."""
+    from ansible import context
+    from ansible.module_utils.common.collections import ImmutableDict
+    from ansible.utils.vars import load_extra_vars
+
+    def setter(*values):
+        monkeypatch.setattr(context, "CLIARGS", ImmutableDict(extra_vars=values))
+        monkeypatch.setattr(load_extra_vars, "extra_vars", None, raising=False)  # it keeps the first answer
+
+    yield setter
+    monkeypatch.setattr(load_extra_vars, "extra_vars", None, raising=False)
+
+
+def test_credential_templates_see_the_extra_vars(emulator, write_config, extra_vars):
+    extra_vars("geelark_app_id=%s" % APP_ID, '{"geelark_api_key": "%s"}' % API_KEY)
+    path = write_config(app_id="{{ geelark_app_id }}", api_key="{{ geelark_api_key }}")
+    assert len(parse_directly(path).hosts) == 250
+    assert emulator.stats()["secret_leaks"] == 0
+
+
+def test_an_undefined_credential_variable_is_named(write_config, extra_vars, emulator):
+    extra_vars("other=1")
+    with pytest.raises(AnsibleError) as info:
+        parse_directly(write_config(token="{{ vault_geelark_token }}"))
+    message = str(info.value)
+    assert "the token option could not be templated: the variable 'vault_geelark_token' is undefined" in message
+    assert "before group_vars and host_vars" in message and "GEELARK_TOKEN" in message
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_failing_credential_template_names_only_the_error_type(write_config):
+    with pytest.raises(AnsibleError) as info:
+        parse_directly(write_config(token="{{ 'secret-part' | no_such_filter }}"))
+    assert "the token option could not be templated" in str(info.value)
+    assert "secret-part" not in str(info.value)
+
+
+def test_phones_run_tasks_on_the_controller_by_default_and_compose_overrides_it(write_config):
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[write_config(compose={"ansible_connection": "'ssh'"}),
+                                                         write_config(name="plain.geelark.yml")])
+    assert inventory.groups["geelark"].get_vars() == {"ansible_connection": "local",
+                                                      "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    manager = VariableManager(loader=loader, inventory=inventory)
+    variables = manager.get_vars(host=inventory.get_hosts("status_shut_down")[0])
+    assert variables["ansible_connection"] == "ssh"  # compose (a host variable) wins over the group default
+    assert variables["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
+    templar = Templar(loader=loader, variables=variables)
+    assert templar.template(variables["ansible_python_interpreter"]) == variables["ansible_playbook_python"]
+
+
+def test_the_fetch_time_is_a_host_variable_stored_with_the_cache(emulator, write_config, tmp_path):
+    path = write_config(cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    first = inventory_of(path)
+    fetched = {h.get_vars()["geelark_fetched_at"] for h in first.get_hosts("geelark")}
+    assert len(fetched) == 1
+    [stamp] = fetched
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", stamp)
+    assert stamp in "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    emulator.reset()
+    again = inventory_of(path)
+    assert emulator.stats()["total_requests"] == 0
+    assert {h.get_vars()["geelark_fetched_at"] for h in again.get_hosts("geelark")} == {stamp}
+
+
+def test_a_phone_with_null_lists_and_objects_gets_empty_host_variables(emulator, write_config):
+    emulator.state.add_phones([{"id": "700000000000000001", "serialName": None, "serialNo": None, "group": None,
+                                "tags": None, "remark": None, "chargeMode": None, "equipmentInfo": None,
+                                "proxy": None},
+                               {"id": "700000000000000002", "tags": [None, {"name": None}], "group": {"name": None}}])
+    keyed = [{"key": "geelark_group.name", "prefix": "group"}, {"key": "geelark_tags", "prefix": "tag"}]
+    inventory = inventory_of(write_config(hostname="id", keyed_groups=keyed))
+    variables = inventory.get_host("700000000000000001").get_vars()
+    texts = ("geelark_serial_name", "geelark_serial_no", "geelark_remark")
+    assert [variables[name] for name in texts] == ["", "", ""]
+    assert variables["geelark_group"] == {"id": "", "name": "", "remark": ""}
+    assert (variables["geelark_tags"], variables["geelark_equipment"], variables["geelark_proxy"]) == ([], {}, {})
+    assert variables["geelark_charge_mode"] is None
+    assert inventory.get_host("700000000000000002").get_vars()["geelark_tags"] == [""]
+    assert len(inventory.get_hosts("geelark")) == 252
+
+
+def test_the_documentation_lists_every_host_variable():
+    documentation = yaml.safe_load(geelark_inventory.DOCUMENTATION)
+    text = " ".join(documentation["description"])
+    host_variables = set(geelark_inventory.PhoneHostVars.__annotations__) | {"geelark_fetched_at"}
+    assert set(re.findall(r"C\((geelark_\w+)\)", text)) == host_variables
+    for name, value in geelark_inventory.CONNECTION_DEFAULTS.items():
+        assert "C(%s=%s)" % (name, value) in text

@@ -318,3 +318,58 @@ def test_an_absurd_total_stops_the_reading_at_the_next_page(emulator, make_clien
     items = make_client(concurrency=2).list_phones()
     assert len(items) == 250
     assert len(emulator.request_bodies(LIST_PATH)) <= 5
+
+
+# GeeLark sends null rather than [] or {} for empty fields; every list and object of both answers is covered.
+NULL_FIELDS = {"group": None, "tags": None, "equipmentInfo": None, "proxy": None, "serialName": None,
+               "serialNo": None, "remark": None, "chargeMode": None}
+
+
+def test_null_status_lists_are_empty_lists_and_every_phone_is_still_accounted_for(emulator, make_client):
+    ids = fleet_ids(emulator)[:2]
+    emulator.queue_faults({"kind": "code", "code": 0, "data": {
+        "totalAmount": 2, "successAmount": 0, "failAmount": 0, "successDetails": None, "failDetails": None}})
+    report = make_client().phone_status(ids)
+    assert report.phone_list() == []
+    assert [f["id"] for f in report.failure_list()] == ids
+    assert all("neither a status nor a failure" in f["msg"] for f in report.failure_list())
+
+
+def test_null_entries_of_the_status_lists_are_skipped_and_their_phones_named(emulator, make_client):
+    ids = fleet_ids(emulator)[:3]
+    emulator.queue_faults({"kind": "code", "code": 0, "data": {
+        "successDetails": [None, {"id": ids[0], "serialName": None, "status": 2}, None],
+        "failDetails": [None, {"id": ids[1], "code": None, "msg": None}]}})
+    report = make_client().phone_status(ids)
+    assert report.phone_list() == [{"id": ids[0], "serial_name": "", "status": 2, "status_name": "shut_down"}]
+    assert report.failure_list() == [
+        {"id": ids[1], "code": None, "msg": ""},
+        {"id": ids[2], "code": None, "msg": report.failures[ids[2]]["msg"]}]
+    assert "neither a status nor a failure" in report.failures[ids[2]]["msg"]
+
+
+def test_null_items_list_on_an_empty_page_is_an_empty_listing(emulator, make_client):
+    page = {"total": 0, "page": 1, "pageSize": 100, "items": None}
+    emulator.queue_faults({"kind": "code", "code": 0, "data": page})
+    assert make_client().list_phones() == []
+
+
+def test_phones_whose_lists_and_objects_are_null_are_listed_and_get_a_status(emulator, make_client):
+    added = emulator.state.add_phones([dict(NULL_FIELDS, id="700000000000000001"),
+                                       dict(NULL_FIELDS, id="700000000000000002", tags=[None, {"name": None}])])
+    client = make_client()
+    items = client.list_phones()
+    assert len(items) == 252 and {i["id"] for i in items} >= set(added)
+    filtered = client.list_phones({"group_name": "warmup", "tags": ["vip"]})
+    assert filtered and not set(added) & {i["id"] for i in filtered}
+    items, report = client.fleet_status()
+    assert len(report.phone_list()) == 252 and report.failure_list() == []
+    nulls = [i for i in items if i["id"] in added]
+    assert [i["group"] for i in nulls] == [None, None]  # the raw item, as the API sent it
+
+
+def test_a_null_list_item_fails_naming_its_position(emulator, make_client):
+    page = {"total": 2, "page": 1, "pageSize": 100, "items": [{"id": "1"}, None]}
+    emulator.queue_faults({"kind": "code", "code": 0, "data": page})
+    with pytest.raises(MalformedResponseError, match=r"item 2 is null"):
+        make_client(retries=0).list_phones()

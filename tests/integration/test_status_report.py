@@ -1,0 +1,208 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The status_report runbook, run by its FQCN against the emulator."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime
+import json
+import re
+
+import pytest
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES
+
+from .conftest import TOKEN, ansible_env, run_command
+from .test_runbooks import PLAYBOOK, runbook
+
+FETCHED_AT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@pytest.fixture
+def fleet(emulator, inventory_file):
+    return inventory_file(api_url=emulator.url, keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}])
+
+
+def report_files(path):
+    return {kind: (path / ("status_report." + kind)).read_text() for kind in ("md", "html", "json", "csv")}
+
+
+def truth_of(emulator):
+    phones = list(emulator.state.phones.values())
+    return phones, collections.Counter(STATUS_NAMES[p["status"]] for p in phones)
+
+
+def test_status_report_numbers_equal_the_fleet(emulator, fleet, tmp_path):
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+    assert run.rc == 0, run.text
+    phones, truth = truth_of(emulator)
+    by_group = collections.Counter((p["group"]["name"], STATUS_NAMES[p["status"]]) for p in phones)
+    assert "GeeLark phones by status (geelark): 300 phones" in run.out
+    for name, count in truth.items():
+        assert re.search(r"%s\s+%d\s" % (name, count), run.out), (name, count)
+    files = report_files(tmp_path)
+    for name, count in truth.items():
+        assert "| %s | %d |" % (name, count) in files["md"]
+    for group in {p["group"]["name"] for p in phones}:
+        counts = [by_group[(group, s)] for s in ("started", "starting", "shut_down", "expired")]
+        total = sum(by_group[(group, s)] for s in STATUS_NAMES.values())
+        row = "| %s | %s | %d |" % (group, " | ".join(str(c) for c in counts), total)
+        assert row in files["md"]
+    assert "<script" not in files["html"] and 'class="bar"' in files["html"]
+    # The bars start at the left of their cells (the cells of numbers are right-aligned).
+    assert "td.barcell { text-align: left;" in files["html"]
+    assert files["html"].count('<td class="barcell"><span class="bar"') == 4
+    assert ">%d<" % truth["expired"] in files["html"]
+
+
+def test_the_json_report_has_counts_every_phone_not_started_and_its_times(emulator, fleet, tmp_path):
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+    assert run.rc == 0, run.text
+    report = json.loads((tmp_path / "status_report.json").read_text())
+    phones, truth = truth_of(emulator)
+    assert report["total"] == 300 and report["hosts"] == "geelark"
+    assert report["by_status"] == dict((name, truth[name]) for name in list(STATUS_NAMES.values()) + ["unknown"])
+    assert report["started_pct"] == round(100.0 * truth["started"] / 300, 1)
+    for name in ("starting", "shut_down", "expired"):
+        expected = sorted((p["serialName"], p["id"]) for p in phones if STATUS_NAMES[p["status"]] == name)
+        assert sorted((p["name"], p["id"]) for p in report["not_started"][name]) == expected
+    assert "started" not in report["not_started"]
+    taken = datetime.datetime.strptime(report["taken_at"], FETCHED_AT)
+    fetched = datetime.datetime.strptime(report["data_fetched_at"], FETCHED_AT)
+    assert report["data_age_seconds"] == int((taken - fetched).total_seconds()) >= 0
+    assert report["thresholds"] == {} and report["threshold_failures"] == []
+    rows = list(csv.reader(report_files(tmp_path)["csv"].splitlines()))
+    assert rows[0] == ["serial_name", "id", "status", "group"]
+    assert sorted(tuple(r) for r in rows[1:]) == sorted(
+        (p["serialName"], p["id"], STATUS_NAMES[p["status"]], p["group"]["name"]) for p in phones)
+
+
+def test_the_screen_lists_the_first_n_phones_of_each_status_and_the_files_all(emulator, fleet, tmp_path):
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, "-e", "report_list_limit=4",
+                  emulator=emulator)
+    assert run.rc == 0, run.text
+    phones, truth = truth_of(emulator)
+    shown = re.findall(r'"  (\S+) \((\d{18})\)  \S+",?\n', run.out)
+    assert len(shown) == 4 * 3  # starting, shut_down, expired each hold more than 4 phones
+    assert "shut_down: %d phones, the first 4 (every one is in the report files)" % truth["shut_down"] in run.out
+    status_of = dict((p["id"], STATUS_NAMES[p["status"]]) for p in phones)
+    assert collections.Counter(status_of[phone_id] for _name, phone_id in shown) == {
+        "starting": 4, "shut_down": 4, "expired": 4}
+    markdown = report_files(tmp_path)["md"]
+    for phone in phones:
+        if phone["status"] != 0:
+            assert "| %s | %s | %s |" % (phone["serialName"], phone["id"], phone["group"]["name"]) in markdown
+
+
+def test_a_threshold_not_met_fails_the_run_after_writing_the_report(emulator, fleet, tmp_path):
+    _phones, truth = truth_of(emulator)
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, "-e", "max_expired=0",
+                  "-e", "min_started_pct=90", emulator=emulator)
+    assert run.rc == 2, run.text
+    pct = 100.0 * truth["started"] / 300
+    message = "Thresholds not met: %d phones are expired; max_expired is 0; %.1f%% of the phones are started (%d of " \
+              "300); min_started_pct is 90" % (truth["expired"], pct, truth["started"])
+    assert message in run.out
+    report = json.loads((tmp_path / "status_report.json").read_text())
+    assert report["thresholds"] == {"max_expired": 0, "min_started_pct": 90}
+    assert len(report["threshold_failures"]) == 2
+
+
+def test_thresholds_that_are_met_pass(emulator, fleet):
+    _phones, truth = truth_of(emulator)
+    run = runbook("status_report", "-i", fleet, "-e", "max_expired=%d" % truth["expired"], "-e", "min_started_pct=40",
+                  "-e", "max_shut_down=%d" % truth["shut_down"], "-e", "min_started=%d" % truth["started"],
+                  emulator=emulator)
+    assert run.rc == 0, run.text
+    assert ": met" in run.out
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("max_expired=none", "max_expired must be a whole number of at least 0, not none"),
+    ("min_started_pct=120", "min_started_pct must be a whole number of at least 0 and at most 100, not 120"),
+])
+def test_a_bad_threshold_fails_before_reading_anything(emulator, fleet, extra, fragment):
+    run = runbook("status_report", "-i", fleet, "-e", extra, emulator=emulator)
+    assert run.rc == 2 and fragment in run.out
+
+
+def test_api_text_is_escaped_in_markdown_and_html(emulator, fleet, tmp_path):
+    emulator.state.add_phones([{"id": "700000000000000001", "serialName": "<script>alert(1)</script>", "status": 3,
+                                "group": {"id": "9", "name": "a|b <img src=x onerror=alert(2)>", "remark": ""}}])
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+    assert run.rc == 0, run.text
+    files = report_files(tmp_path)
+    for kind in ("md", "html"):
+        assert "<script" not in files[kind] and "<img" not in files[kind]
+    assert "| &lt;script&gt;alert(1)&lt;/script&gt; | 700000000000000001 | a\\|b &lt;img src=x onerror=alert(2)&gt; |" \
+        in files["md"]
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in files["html"]
+    row = [r for r in csv.reader(files["csv"].splitlines()) if r[1] == "700000000000000001"]
+    assert row == [["<script>alert(1)</script>", "700000000000000001", "expired", "a|b <img src=x onerror=alert(2)>"]]
+
+
+def test_a_phone_with_null_fields_is_reported(emulator, fleet, tmp_path):
+    emulator.state.add_phones([{"id": "700000000000000003", "serialName": None, "group": None, "tags": None,
+                                "remark": None, "equipmentInfo": None, "proxy": None, "status": 2}])
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+    assert run.rc == 0, run.text
+    report = json.loads((tmp_path / "status_report.json").read_text())
+    assert {"name": "", "id": "700000000000000003", "group": ""} in report["not_started"]["shut_down"]
+    assert report["by_group"][""]["total"] == 1 and "| (no group) |" in report_files(tmp_path)["md"]
+
+
+def test_the_age_of_cached_data_is_shown(emulator, inventory_file, tmp_path):
+    cache = tmp_path / "cache"
+    fleet = inventory_file(api_url=emulator.url, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                           cache_connection=str(cache))
+    assert runbook("status_report", "-i", fleet, emulator=emulator).rc == 0
+    [entry] = list(cache.iterdir())
+    stored = json.loads(entry.read_text())
+    wrapped = "__payload__" in stored  # ansible-core 2.19 and later keep the entry as a JSON string in a wrapper
+    payload = json.loads(stored["__payload__"]) if wrapped else stored
+    payload["fetched_at"] = "2026-01-02T03:04:05Z"  # as if the cache had been written then
+    entry.write_text(json.dumps(dict(stored, __payload__=json.dumps(payload)) if wrapped else payload))
+    emulator.reset()
+    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+    assert run.rc == 0, run.text
+    assert emulator.stats()["total_requests"] == 0
+    report = json.loads((tmp_path / "status_report.json").read_text())
+    assert report["data_fetched_at"] == "2026-01-02T03:04:05Z"
+    taken = datetime.datetime.strptime(report["taken_at"], FETCHED_AT)
+    age = int((taken - datetime.datetime(2026, 1, 2, 3, 4, 5)).total_seconds())
+    assert report["data_age_seconds"] == age
+    assert "data fetched from the API 2026-01-02T03:04:05Z (%d s before the report, from the inventory cache)" % age \
+        in run.out
+
+
+def test_a_report_without_a_loaded_inventory_fails_and_says_why(emulator, inventory_file):
+    fleet = inventory_file(api_url=emulator.url)
+    run = run_command([PLAYBOOK, "-i", fleet, "geelark.cloudphone.status_report"],
+                      env=ansible_env(GEELARK_TOKEN="wrong-report-token"))
+    assert run.rc == 2, run.text
+    assert "No geelark inventory was loaded" in run.out and "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true" in run.out
+    assert "0 phones" not in run.out and "wrong-report-token" not in run.text
+    run = run_command([PLAYBOOK, "geelark.cloudphone.status_report"], env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert run.rc == 2 and "No geelark inventory was loaded" in run.out
+
+
+def test_a_pattern_that_matches_no_phone_fails_unless_allowed(emulator, fleet):
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reel", emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "report_hosts 'group_reel' matches no phone of the geelark inventory (300 phones loaded)" in run.out
+    assert "group_reels" in run.out and "allow_empty=true" in run.out
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reel", "-e", "allow_empty=true",
+                  emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "GeeLark phones by status (group_reel): 0 phones" in run.out
+
+
+def test_status_report_for_part_of_the_fleet(emulator, fleet):
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reels", emulator=emulator)
+    assert run.rc == 0, run.text
+    count = sum(1 for p in emulator.state.phones.values() if p["group"]["name"] == "reels")
+    assert "GeeLark phones by status (group_reels): %d phones" % count in run.out
