@@ -33,7 +33,8 @@ def list_page(emu, **body):
 
 
 @pytest.mark.parametrize("fault, fragment", [
-    ({"kind": "timeout"}, "unknown fault kind 'timeout'; known kinds: code, hang, http, lose_answer, mutate, raw, reset"),
+    ({"kind": "timeout"},
+     "unknown fault kind 'timeout'; known kinds: code, hang, http, lose_answer, mutate, raw, reset"),
     ({"kind": "http", "stauts": 503}, "fault kind 'http' does not take stauts"),
     ({"kind": "code", "msg": "no code"}, "fault kind 'code' needs code"),
     ({"kind": "reset", "path": "/open/v1/phone/lists"}, "fault path '/open/v1/phone/lists' is not an API path"),
