@@ -85,6 +85,16 @@ def _phone_id(value, where):
     raise ConfigError("%s is a %s, not a phone ID" % (where, type(value).__name__))
 
 
+def failures_text(failures, limit=20):
+    """The first `limit` failures as "ID (code msg), ...", and how many more are in the result."""
+    shown = failures[:limit]
+    text = ", ".join(
+        "%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, ""))) for f in shown)
+    if len(failures) > len(shown):
+        text += ", and %d more (all of them are in failures)" % (len(failures) - len(shown))
+    return text
+
+
 def chunked(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]

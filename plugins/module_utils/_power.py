@@ -20,7 +20,7 @@ from ._errors import (
     PARTIAL_CODES,
     UncertainWriteError,
 )
-from ._phones import StatusReport, chunked, normalize_ids, query_status, status_name
+from ._phones import StatusReport, chunked, failures_text, normalize_ids, query_status, status_name
 
 START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
@@ -88,8 +88,7 @@ class PowerResult:
 
     def failure_message(self):
         failures = self.failure_list()
-        listed = ", ".join("%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, "")))
-                           for f in failures)
+        listed = failures_text(failures)
         outcome = {"started": "did not reach started", "stopped": "did not reach shut_down",
                    "restarted": "were not restarted"}[self.state]
         return "%d of %d phones %s: %s" % (len(failures), len(self.ids), outcome, listed)

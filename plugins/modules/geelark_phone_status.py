@@ -190,6 +190,7 @@ error:
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import failures_text
 
 
 def status_result(report):
@@ -206,15 +207,9 @@ def status_result(report):
     )
 
 
-def missing_message(failures, total, limit=None):
+def missing_message(failures, total, limit=20):
     """The phones the API gave no status for, the first `limit` of them by ID, code and message."""
-    shown = failures if limit is None else failures[:limit]
-    listed = ", ".join(
-        "%s (%s)" % (f["id"], " ".join(str(p) for p in (f["code"], f["msg"]) if p not in (None, ""))) for f in shown
-    )
-    more = "" if len(shown) == len(failures) else ", and %d more (all of them are in failures)" % (
-        len(failures) - len(shown))
-    return "The API did not answer for %d of %d phones: %s%s" % (len(failures), total, listed, more)
+    return "The API did not answer for %d of %d phones: %s" % (len(failures), total, failures_text(failures, limit))
 
 
 def main():

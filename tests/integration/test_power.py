@@ -160,3 +160,31 @@ def test_runbook_fails_when_the_pattern_matches_no_phone(emulator, inventory_fil
     assert run.rc != 0
     assert "the pattern 'no_such_group' matches no phone of the geelark inventory" in run.out
     assert emulator.stats()["power_writes"] == {}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-e", "state=started", "-e", "energy_saving=maybe"], "energy_saving must be true or false"),
+    (["-e", "state=stopped", "-e", "energy_saving=true"], "goes with state=started or restarted only"),
+    (["-e", "state=started", "-e", "poll_interval=0"], "poll_interval must be a whole number, 1 or more, not 0"),
+])
+def test_runbook_names_the_bad_value_before_any_request(emulator, args, message):
+    run = runbook(emulator, *args, "-e", "phone_ids=601876382020000000", "--check")
+    assert run.rc == 2
+    assert message in run.out
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_runbook_output_stays_short_and_the_report_file_holds_every_phone(emulator, tmp_path):
+    expired = with_status(emulator, 3, 25)
+    down = with_status(emulator, 2, 2)
+    report = tmp_path / "power.json"
+    run = runbook(emulator, "-e", "state=started", "-e",
+                  json.dumps({"phone_ids": down + expired, "poll_interval": 1, "report_file": str(report)}))
+    assert run.rc == 2
+    assert "... and 5 more: all of them are in %s" % report in run.out
+    assert "25 of 27 phones did not start: see the summary above" in run.out
+    assert "changed=2" in run.out  # the power change (and the report file) count although the run failed
+    assert len(run.text) < 12000
+    written = json.loads(report.read_text())
+    assert sorted(f["id"] for f in written["failures"]) == sorted(expired)
+    assert sorted(written["changed_ids"]) == sorted(down)

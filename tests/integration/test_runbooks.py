@@ -158,3 +158,59 @@ def test_runbooks_pass_on_api_errors(emulator):
                       env=ansible_env(GEELARK_TOKEN="wrong-runbook-token"))
     assert run.rc == 2
     assert "code 40003" in run.out and "wrong-runbook-token" not in run.text
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("601876382020000000,", '""'),                # what "-e phone_ids=ID1, ID2" leaves: a space ends the value
+    ("abc", '"abc"'),
+    ("601876382020000000;601876382020007919", '"601876382020000000;601876382020007919"'),
+])
+def test_a_value_that_is_not_a_phone_id_is_refused_before_any_request(emulator, value, shown):
+    run = runbook("assert_status", "-e", "phone_ids=%s" % value, emulator=emulator)
+    assert run.rc == 2
+    assert "phone_ids holds %s, which is not a phone ID" % shown in run.out
+    assert "no spaces" in run.out
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_json_list_in_key_value_form_is_read_as_a_list(emulator):
+    started = [i for i, s in emulator.true_status().items() if s == 0][:2]
+    run = runbook("assert_status", "-e", "phone_ids=%s" % json.dumps(started, separators=(",", ":")),
+                  emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "All 2 phones are started (phone_ids (2 IDs))" in run.out
+
+
+def test_duplicate_ids_are_checked_once(emulator):
+    started = [i for i, s in emulator.true_status().items() if s == 0][:1]
+    run = runbook("assert_status", "-e", "phone_ids=%s,%s" % (started[0], started[0]), emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "All 1 phones are started (phone_ids (1 IDs))" in run.out
+
+
+def test_phone_ids_and_phones_together_are_refused(emulator, fleet):
+    run = runbook("assert_status", "-i", fleet, "-e", "phones=geelark", "-e", "phone_ids=601876382020000000",
+                  emulator=emulator)
+    assert run.rc == 2
+    assert "Give the phones either as phone_ids or as an inventory pattern in phones, not both" in run.out
+
+
+def test_a_report_file_is_written_under_check_mode_too(emulator, tmp_path):
+    down = [i for i, s in emulator.true_status().items() if s == 2][:2]
+    report = tmp_path / "not_started.json"
+    run = runbook("assert_status", "--check", "-e", json.dumps({"phone_ids": down, "report_file": str(report)}),
+                  emulator=emulator)
+    assert run.rc == 2
+    assert sorted(p["id"] for p in json.loads(report.read_text())["not_in_status"]) == sorted(down)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("poll_interval=0", "poll_interval must be a whole number of seconds, 1 or more, not 0"),
+    ("wait_timeout=-1", "wait_timeout must be a whole number of seconds, 0 or more, not -1"),
+    ("wanted_status=runing", "wanted_status must be started, starting, shut_down or expired, not runing"),
+])
+def test_wait_for_status_names_the_bad_value(emulator, bad, message):
+    run = runbook("wait_for_status", "-e", bad, "-e", "phone_ids=601876382020000000", emulator=emulator)
+    assert run.rc == 2
+    assert message in run.out
+    assert emulator.stats()["total_requests"] == 0
