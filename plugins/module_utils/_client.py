@@ -21,6 +21,7 @@ from ._transport import (
     DEFAULT_TIMEOUT,
     Transport,
 )
+from ._webhook import get_callback_url, set_callback_url
 
 # Requests in flight at once; well within what a keep-alive pool and the API handle.
 DEFAULT_CONCURRENCY = 8
@@ -85,6 +86,14 @@ class GeeLarkClient:
     def fleet_status(self, filters=None):
         """(items, StatusReport) for every phone the filters select: the inventory's one call."""
         return fleet_status(self.transport, filters, self.concurrency)
+
+    def callback_url(self):
+        """The account's webhook callback URL, or None when none is set."""
+        return get_callback_url(self.transport)
+
+    def set_callback_url(self, url):
+        """Set the account's webhook callback URL (one per account; a write, sent once)."""
+        return set_callback_url(self.transport, url)
 
     def close(self):
         self.transport.close()

@@ -20,6 +20,10 @@ Test switches live under /_emulator/ (no auth; loopback only):
                                    tests move phones by read count, which does not depend on timing)
   POST /_emulator/phones/add       {"phones": [{...}, ...]}   add phones (fields default sensibly)
   POST /_emulator/phones/delete    {"ids": [...]}
+  POST /_emulator/callbacks/send   {"payload": {...}, "url": optional (default: the URL set with callback/set),
+                                   "auth": "key" | "token" | "none", "ts_offset_ms": n, "tamper": bool,
+                                   "trace_id": s} send one GeeLark callback, signed like GeeLark signs them;
+                                   answers {"status": HTTP status, "body": text, "trace_id": s}
 
 Fault kinds: http (status, body, headers), reset (drop the connection), hang (seconds, then
 answer), code (an API code with msg and data), raw (a body as is), mutate (add / delete phones,
@@ -39,11 +43,16 @@ import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_PATH = "/open/v1/phone/status"
 LIST_PATH = "/open/v1/phone/list"
 CONTROL_PREFIX = "/_emulator/"
+CALLBACK_GET_PATH = "/open/v1/callback/get"
+CALLBACK_SET_PATH = "/open/v1/callback/set"
 MAX_IDS = 100
 
 _GROUPS = [
@@ -133,6 +142,7 @@ class EmulatorState:
         self.transitions = []
         self.read_transitions = collections.defaultdict(list)
         self.next_index = len(phones)
+        self.callback_url = None  # the account's one webhook URL (callback/set)
         self.reset_stats()
 
     def reset_stats(self):
@@ -264,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and self._serve_fault(fault, trace_id):
             return
         try:
-            if self.path not in (STATUS_PATH, LIST_PATH):
+            if self.path not in (STATUS_PATH, LIST_PATH, CALLBACK_GET_PATH, CALLBACK_SET_PATH):
                 raise ApiFailure(40005, "resource not found")
             self._authenticate(trace_id)
             with state.lock:
@@ -276,7 +286,10 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(body, dict):
                     raise ApiFailure(40001, "request body could not be read")
                 state.apply_transitions()
-                data = self._status(body) if self.path == STATUS_PATH else self._list(body)
+                if self.path in (CALLBACK_GET_PATH, CALLBACK_SET_PATH):
+                    data = self._callback(body)
+                else:
+                    data = self._status(body) if self.path == STATUS_PATH else self._list(body)
         except ApiFailure as failure:
             self._envelope(trace_id, failure.code, failure.msg)
             return
@@ -359,6 +372,18 @@ class Handler(BaseHTTPRequestHandler):
         chunk = selected[(page - 1) * size:page * size]
         return {"total": len(selected), "page": page, "pageSize": size, "items": [_list_item(p) for p in chunk]}
 
+    def _callback(self, body):
+        """callback/set stores the one URL of the account; callback/get answers 51001 until one is set."""
+        if self.path == CALLBACK_SET_PATH:
+            url = body.get("url")
+            if not isinstance(url, str) or not url:
+                raise ApiFailure(40004, "url is required")
+            self.state.callback_url = url
+            return None
+        if not self.state.callback_url:
+            raise ApiFailure(51001, "callback url not set")
+        return {"url": self.state.callback_url}
+
     def _serve_fault(self, fault, trace_id):
         """Play one scripted fault; return True when it answered (or dropped) the request."""
         kind = fault.get("kind")
@@ -393,6 +418,14 @@ class Handler(BaseHTTPRequestHandler):
     def _control(self, raw):
         state = self.state
         body = json.loads(raw.decode() or "{}")
+        if self.path == CONTROL_PREFIX + "callbacks/send":  # sends a request: never under the lock
+            try:
+                answer = send_callback(state, **body)
+            except (TypeError, ValueError) as exc:
+                self._send_json(400, {"error": "callbacks/send: %s" % exc})
+                return
+            self._send_json(200, answer)
+            return
         with state.lock:
             if self.path == CONTROL_PREFIX + "reset":
                 state.reset_stats()
@@ -480,6 +513,37 @@ def _list_item(phone):
     return item
 
 
+def send_callback(state, payload, url=None, auth="key", ts_offset_ms=0, tamper=False, trace_id=None, timeout=30):
+    """POST one callback the way GeeLark does: JSON body, the key-scheme or token headers, nothing else."""
+    with state.lock:
+        url = url or state.callback_url
+        token, app_id, api_key = state.token, state.app_id, state.api_key
+    if not url:
+        raise ValueError("no url given and no callback URL set")
+    trace_id = trace_id or uuid.uuid4().hex.upper()
+    headers = {"Content-Type": "application/json", "traceId": trace_id}
+    if auth == "key":
+        ts = str(int(time.time() * 1000) + int(ts_offset_ms))
+        sign = expected_signature(app_id, trace_id, ts, trace_id[:6], api_key)
+        if tamper:
+            sign = sign[:-1] + ("0" if sign[-1] != "0" else "1")
+        headers.update({"appId": app_id, "ts": ts, "nonce": trace_id[:6], "sign": sign})
+    elif auth == "token":
+        headers["Authorization"] = "Bearer " + (token + "x" if tamper else token)
+    elif auth != "none":
+        raise ValueError("auth must be key, token or none, got %r" % (auth,))
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url must be an http(s) URL, got %r" % (url,))
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),  # noqa: S310 - checked just above
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - checked just above
+            status, text = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode("utf-8", "replace")
+    return {"status": status, "body": text, "trace_id": trace_id}
+
+
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         pass  # a client that hangs up or refuses our certificate is part of the tests
@@ -544,6 +608,10 @@ class Emulator:
         """Set the status now, or (on_read=k) from each phone's k-th status read on."""
         with self.state.lock:
             self.state.schedule(ids, status, on_read=on_read)
+
+    def send_callback(self, payload, **options):
+        """Send one GeeLark callback (see send_callback) and return its HTTP status, body and traceId."""
+        return send_callback(self.state, payload, **options)
 
     def status_reads(self, phone_id):
         """How many times the status endpoint has been asked about this phone."""
