@@ -25,6 +25,8 @@ else
   diff -u CHANGELOG.md "$tree/CHANGELOG.md" || { echo "CHANGELOG.md is stale: run make changelog"; exit 1; }
 fi
 echo "== ansible-doc"
-for plugin in geelark.cloudphone.geelark_phone_status geelark.cloudphone.geelark_phone_power; do "$bin/ansible-doc" "$plugin" >/dev/null; done
+for plugin in geelark.cloudphone.geelark_phone_status geelark.cloudphone.geelark_phone_power geelark.cloudphone.geelark_webhook; do
+  "$bin/ansible-doc" "$plugin" >/dev/null
+done
 "$bin/ansible-doc" -t inventory geelark.cloudphone.geelark >/dev/null
 echo "lint: all clean"

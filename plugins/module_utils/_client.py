@@ -22,6 +22,7 @@ from ._transport import (
     DEFAULT_TIMEOUT,
     Transport,
 )
+from ._webhook import get_callback_url, set_callback_url
 
 # Requests in flight at once; well within what a keep-alive pool and the API handle.
 DEFAULT_CONCURRENCY = 8
@@ -92,6 +93,14 @@ class GeeLarkClient:
         """Start, stop or restart the phones (status first); a PowerResult accounts for every ID."""
         return PowerRun(self.transport, self.concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, energy_saving=energy_saving).run(ids, state)
+
+    def callback_url(self):
+        """The account's webhook callback URL, or None when none is set."""
+        return get_callback_url(self.transport)
+
+    def set_callback_url(self, url):
+        """Set the account's webhook callback URL (one per account; a write, sent once)."""
+        return set_callback_url(self.transport, url)
 
     def close(self):
         self.transport.close()

@@ -29,6 +29,10 @@ running phone reading as before for stop_reads status reads, then `shut_down`. E
 43004 on start, busy phones 43005 on stop, unknown ones 42001. Each start success carries a
 live-view `url` holding the emulator's secret (never to be seen in output). Timing is counted in
 status reads, so nothing depends on the clock.
+  POST /_emulator/callbacks/send   {"payload": {...}, "url": optional (default: the URL set with callback/set),
+                                   "auth": "key" | "token" | "none", "ts_offset_ms": n, "tamper": bool,
+                                   "trace_id": s} send one GeeLark callback, signed like GeeLark signs them;
+                                   answers {"status": HTTP status, "body": text, "trace_id": s}
 
 Fault kinds: http (status, body, headers), reset (drop the connection), hang (seconds, then
 answer), code (an API code with msg and data), raw (a body as is), mutate (add / delete phones,
@@ -57,15 +61,20 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_PATH = "/open/v1/phone/status"
 LIST_PATH = "/open/v1/phone/list"
 START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
-API_PATHS = (LIST_PATH, STATUS_PATH, START_PATH, STOP_PATH)
 MAX_POWER_IDS = 200
 CONTROL_PREFIX = "/_emulator/"
+CALLBACK_GET_PATH = "/open/v1/callback/get"
+CALLBACK_SET_PATH = "/open/v1/callback/set"
+API_PATHS = (LIST_PATH, STATUS_PATH, START_PATH, STOP_PATH, CALLBACK_GET_PATH, CALLBACK_SET_PATH)
 MAX_IDS = 100
 
 _GROUPS = [
@@ -223,6 +232,7 @@ class EmulatorState:
         self.busy = set()
         self.refuse = {"start": {}, "stop": {}}
         self.live_view_secret = "lv%032x" % random.Random(seed * 7 + 3).getrandbits(128)
+        self.callback_url = None  # the account's one webhook URL (callback/set)
         self.reset_stats()
 
     def reset_stats(self):
@@ -409,6 +419,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.apply_transitions()
                 if self.path in (START_PATH, STOP_PATH):
                     data = self._power(body)
+                elif self.path in (CALLBACK_GET_PATH, CALLBACK_SET_PATH):
+                    data = self._callback(body)
                 else:
                     data = self._status(body) if self.path == STATUS_PATH else self._list(body)
         except ApiFailure as failure:
@@ -546,6 +558,18 @@ class Handler(BaseHTTPRequestHandler):
             state.schedule([phone_id], 2, on_read=state.stop_reads + 1)
         return None
 
+    def _callback(self, body):
+        """callback/set stores the one URL of the account; callback/get answers 51001 until one is set."""
+        if self.path == CALLBACK_SET_PATH:
+            url = body.get("url")
+            if not isinstance(url, str) or not url:
+                raise ApiFailure(40004, "url is required")
+            self.state.callback_url = url
+            return None
+        if not self.state.callback_url:
+            raise ApiFailure(51001, "callback url not set")
+        return {"url": self.state.callback_url}
+
     def _serve_fault(self, fault, trace_id):
         """Play one scripted fault; return True when it answered (or dropped) the request."""
         kind = fault.get("kind")
@@ -584,6 +608,15 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw.decode("utf-8") or "{}")
         except ValueError as exc:
             raise ControlError("the body is not JSON: %s" % exc) from None
+        if self.path == CONTROL_PREFIX + "callbacks/send":  # sends a request: never under the lock
+            _check_keys("callbacks/send", body, ("payload", "url", "auth", "ts_offset_ms", "tamper", "trace_id"),
+                        required=("payload",))
+            try:
+                answer = send_callback(state, **body)
+            except (TypeError, ValueError) as exc:
+                raise ControlError("callbacks/send: %s" % exc) from None
+            self._send_json(200, answer)
+            return
         with state.lock:
             if self.path == CONTROL_PREFIX + "reset":
                 _check_keys("reset", body, ())
@@ -705,6 +738,37 @@ def _list_item(phone):
     return item
 
 
+def send_callback(state, payload, url=None, auth="key", ts_offset_ms=0, tamper=False, trace_id=None, timeout=30):
+    """POST one callback the way GeeLark does: JSON body, the key-scheme or token headers, nothing else."""
+    with state.lock:
+        url = url or state.callback_url
+        token, app_id, api_key = state.token, state.app_id, state.api_key
+    if not url:
+        raise ValueError("no url given and no callback URL set")
+    trace_id = trace_id or uuid.uuid4().hex.upper()
+    headers = {"Content-Type": "application/json", "traceId": trace_id}
+    if auth == "key":
+        ts = str(int(time.time() * 1000) + int(ts_offset_ms))
+        sign = expected_signature(app_id, trace_id, ts, trace_id[:6], api_key)
+        if tamper:
+            sign = sign[:-1] + ("0" if sign[-1] != "0" else "1")
+        headers.update({"appId": app_id, "ts": ts, "nonce": trace_id[:6], "sign": sign})
+    elif auth == "token":
+        headers["Authorization"] = "Bearer " + (token + "x" if tamper else token)
+    elif auth != "none":
+        raise ValueError("auth must be key, token or none, got %r" % (auth,))
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url must be an http(s) URL, got %r" % (url,))
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),  # noqa: S310 - checked just above
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - checked just above
+            status, text = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode("utf-8", "replace")
+    return {"status": status, "body": text, "trace_id": trace_id}
+
+
 class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         # A client that hangs up or refuses our certificate is part of the tests; anything else is shown.
@@ -782,6 +846,9 @@ class Emulator:
         """How many start or stop calls have named this phone."""
         with self.state.lock:
             return self.state.power_writes[phone_id]
+    def send_callback(self, payload, **options):
+        """Send one GeeLark callback (see send_callback) and return its HTTP status, body and traceId."""
+        return send_callback(self.state, payload, **options)
 
     def status_reads(self, phone_id):
         """How many times the status endpoint has been asked about this phone."""
@@ -813,12 +880,14 @@ _CONTROL_HELP = """control endpoints (no auth, loopback only; JSON bodies; an un
                                  k-th status read on; or {"ids": [...], "status": n, "after": s} after s seconds
   POST /_emulator/phones/add     {"phones": [{...}, ...]}  new phones; missing fields get sensible values
   POST /_emulator/phones/delete  {"ids": [...]}
+  POST /_emulator/callbacks/send {"payload": {...}, "url", "auth": key|token|none, "ts_offset_ms", "tamper",
+                                 "trace_id"}  send one GeeLark callback, signed as GeeLark signs them
   POST /_emulator/power          {"boot_reads": k, "stop_reads": k, "busy": [...], "idle": [...],
                                  "refuse": {"start" or "stop": {id: code}}}  how start and stop behave:
                                  boot and stop length in status reads, phones busy with a task (43005)
 
 API endpoints (POST, authenticated like GeeLark's): /open/v1/phone/list, /open/v1/phone/status,
-/open/v1/phone/start, /open/v1/phone/stop.
+/open/v1/phone/start, /open/v1/phone/stop, /open/v1/callback/get, /open/v1/callback/set.
 Example:  %(prog)s --phones 300 --token demo-token --url-file /tmp/geelark-url
 """
 

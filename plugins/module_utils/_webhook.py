@@ -1,0 +1,147 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""GeeLark webhooks: the account's callback URL, and checking the callbacks GeeLark sends.
+
+Private to this collection: the API of this file may change without notice.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+
+from ._auth import sign_request
+from ._errors import MalformedResponseError
+
+CALLBACK_GET_PATH = "/open/v1/callback/get"
+CALLBACK_SET_PATH = "/open/v1/callback/set"
+# The answer of callback/get when the account has no callback URL: "not set", not a failure.
+NOT_SET_CODE = 51001
+
+# Callback event types GeeLark documents, by the `type` field of the body.
+CALLBACK_TYPES = {
+    1: "phone_started",
+    2: "patch_installed",
+    4: "file_uploaded",
+    5: "screenshot",
+    6: "rpa_task_finished",
+    7: "payment_completed",
+    8: "phone_stopped",
+    9: "phone_renamed",
+    10: "phone_deleted",
+    11: "tags_changed",
+    12: "rpa_task_created",
+    13: "rpa_task_cancelled",
+    14: "contacts_imported",
+    15: "app_installed",
+}
+
+# GeeLark documents no freshness window for `ts`; five minutes absorbs clock skew and slow delivery.
+DEFAULT_MAX_AGE_SECONDS = 300
+KEY_HEADERS = ("appId", "traceId", "ts", "nonce", "sign")
+
+
+def get_callback_url(transport):
+    """The account's callback URL, or None when none is set (code 51001)."""
+    envelope = transport.post(CALLBACK_GET_PATH, {}, accept_codes=frozenset((0, NOT_SET_CODE)))
+    if envelope["code"] == NOT_SET_CODE:
+        return None
+    data = envelope.get("data")
+    url = data.get("url") if isinstance(data, dict) else None
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str):
+        raise MalformedResponseError("The callback/get answer's url is not a string", endpoint=CALLBACK_GET_PATH,
+                                     trace_id=envelope["traceId"])
+    return url
+
+
+def set_callback_url(transport, url):
+    """Set the account's one callback URL. A write: never retried blindly (see the module)."""
+    return transport.post(CALLBACK_SET_PATH, {"url": url}, retry=False)
+
+
+def header(headers, name):
+    """A header's value whatever the case of its name (proxies and HTTP/2 lower-case them), or None."""
+    wanted = name.lower()
+    for key, value in (headers or {}).items():
+        if isinstance(key, str) and key.lower() == wanted:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def check_key_signature(headers, app_id, api_key, now_ms, max_age_ms):
+    """Why the key-scheme headers of a callback are not acceptable, or None when they are.
+
+    The signature is recomputed with the shared signing code; `ts` must lie within max_age_ms of
+    now, either way. The body is not covered by GeeLark's signature: only the headers are checked.
+    """
+    values = dict((name, header(headers, name)) for name in KEY_HEADERS)
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        return "the key-signature headers %s are missing" % ", ".join(missing)
+    if not hmac.compare_digest(values["appId"], app_id):
+        return "appId %r is not this account's app ID" % values["appId"]
+    if not values["ts"].isdigit():
+        return "ts %r is not a timestamp in milliseconds" % values["ts"]
+    age_ms = now_ms - int(values["ts"])
+    if abs(age_ms) > max_age_ms:
+        return "ts is %.0f s %s now, more than the %.0f s allowed" % (
+            abs(age_ms) / 1000.0, "before" if age_ms > 0 else "after", max_age_ms / 1000.0)
+    if values["nonce"] != values["traceId"][:6]:
+        return "nonce is not the first 6 characters of traceId"
+    expected = sign_request(app_id, api_key, values["traceId"], values["ts"])["sign"]
+    if not hmac.compare_digest(values["sign"].upper(), expected):
+        return "the signature does not match this account's app ID and API key"
+    return None
+
+
+class ReplayGuard:
+    """Remembers the traceIds seen within a window, so a callback delivered twice is handled once."""
+
+    def __init__(self, window_seconds, clock=time.monotonic):
+        self.window = window_seconds
+        self._clock = clock
+        self._seen: dict = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, trace_id):
+        """True the first time a traceId is offered within the window; False for a repeat."""
+        now = self._clock()
+        with self._lock:
+            for key in [k for k, seen_at in self._seen.items() if now - seen_at > self.window]:
+                del self._seen[key]
+            if trace_id in self._seen:
+                return False
+            self._seen[trace_id] = now
+            return True
+
+
+def callback_summary(body):
+    """The parts of a callback body every rule needs, parsed defensively.
+
+    Returns {"type", "type_name", "ids"}: the phone IDs come from `id`, `items[].id` or `envIds`,
+    always as strings; an unknown type is named "unknown" rather than refused.
+    """
+    kind = body.get("type") if isinstance(body, dict) else None
+    if isinstance(kind, bool) or not isinstance(kind, int):
+        kind = int(kind) if isinstance(kind, str) and kind.isdigit() else None
+    ids = []
+    if isinstance(body, dict):
+        candidates = [body.get("id")]
+        items = body.get("items")
+        if isinstance(items, list):
+            candidates.extend(item.get("id") for item in items if isinstance(item, dict))
+        env_ids = body.get("envIds")
+        if isinstance(env_ids, list):
+            candidates.extend(env_ids)
+        for value in candidates:
+            if isinstance(value, bool) or value is None or value == "":
+                continue
+            if isinstance(value, (str, int)) and str(value) not in ids:
+                ids.append(str(value))
+    return {"type": kind, "type_name": CALLBACK_TYPES.get(kind, "unknown") if kind is not None else "unknown",
+            "ids": ids}

@@ -1,0 +1,152 @@
+#!/usr/bin/python
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: geelark_webhook
+short_description: Read or set the GeeLark account's webhook callback URL
+version_added: 1.0.0
+description:
+  - Reads the URL GeeLark calls back when a phone starts (callback type 1), stops (type 8), is renamed,
+    deleted, and so on, and sets it when O(url) differs from it.
+  - GeeLark keeps one callback URL per account or team; setting it replaces the previous one for every
+    user of the account. The API has no way to remove it.
+  - The module reads first and writes only when the URL differs, so a second run changes nothing.
+    An account without a URL (API code 51001) counts as "not set", not as an error.
+  - If the answer to the write is lost, the module reads the URL again instead of sending the write a
+    second time, and reports what it finds.
+  - To receive the callbacks with ansible-rulebook, see the collection's C(extensions/eda/rulebooks/)
+    and its README, section "Event-driven".
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
+extends_documentation_fragment:
+  - geelark.cloudphone.api
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: In check mode the URL is read and compared, and nothing is written.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode).
+    support: full
+    details: The diff shows the callback URL before and after.
+  action_group:
+    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
+    support: full
+    membership:
+      - geelark.cloudphone.all
+options:
+  url:
+    description:
+      - The callback URL GeeLark must call, an C(http://) or C(https://) URL reachable from the internet.
+      - Use HTTPS; GeeLark's callbacks carry authentication headers.
+      - When not given, the module only reads the current URL.
+    type: str
+requirements:
+  - requests
+seealso:
+  - module: geelark.cloudphone.geelark_phone_status
+"""
+
+EXAMPLES = r"""
+- name: Point GeeLark's callbacks at the ansible-rulebook webhook
+  geelark.cloudphone.geelark_webhook:
+    url: https://eda.example.com:5000/geelark
+  register: webhook
+
+- name: Read the callback URL without changing it
+  geelark.cloudphone.geelark_webhook:
+  register: webhook
+
+- name: Fail when no callback URL is set
+  ansible.builtin.assert:
+    that: webhook.url is not none
+    fail_msg: No GeeLark callback URL is set
+"""
+
+RETURN = r"""
+url:
+  description: The callback URL after the task (in check mode, the one it would set); null when none is set.
+  returned: always
+  type: str
+  sample: https://eda.example.com:5000/geelark
+previous_url:
+  description: The callback URL before the task; null when none was set.
+  returned: always
+  type: str
+  sample: null
+api_calls:
+  description: What the task asked of the API (requests, retries, seconds).
+  returned: always
+  type: dict
+  contains:
+    requests:
+      description: HTTP requests sent, retries included.
+      type: int
+      sample: 2
+    retries:
+      description: How many of them were retries of a failed attempt.
+      type: int
+      sample: 0
+    seconds:
+      description: Wall time of the task in the module, in seconds.
+      type: float
+      sample: 0.21
+error:
+  description: Details of the API error that failed the task (endpoint, code, trace_id, http_status, attempts).
+  returned: when the API call failed
+  type: dict
+"""
+
+import re
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError, TransportError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+
+_URL_RE = re.compile(r"^https?://[^/\s?#]+\S*$")
+
+
+def main():
+    geelark = GeeLarkModule(argument_spec=dict(url=dict(type="str")), supports_check_mode=True)
+    module = geelark.module
+    wanted = module.params["url"]
+    if wanted is not None:
+        wanted = wanted.strip()
+        if not _URL_RE.match(wanted):
+            module.fail_json(msg="url %r is not an http:// or https:// URL" % module.params["url"])
+    try:
+        with geelark.client() as client:
+            before = client.callback_url()
+            after = before
+            if wanted is not None and wanted != before:
+                after = wanted
+                if not module.check_mode:
+                    after = _write(client, wanted)
+    except GeeLarkError as error:
+        geelark.fail_from(error, changed=False)
+    result = dict(changed=after != before, url=after, previous_url=before, api_calls=geelark.api_calls())
+    if module._diff:
+        result["diff"] = dict(before=dict(url=before), after=dict(url=after))
+    if wanted is not None and wanted.startswith("http://"):
+        module.warn("The callback URL uses plain HTTP: GeeLark's authentication headers would cross the network "
+                    "unencrypted; use HTTPS")
+    module.exit_json(**result)
+
+
+def _write(client, wanted):
+    """Set the URL once; when the answer is lost, read it back instead of writing again."""
+    try:
+        client.set_callback_url(wanted)
+        return wanted
+    except TransportError:
+        now = client.callback_url()
+        if now != wanted:
+            raise
+        return now
+
+
+if __name__ == "__main__":
+    main()
