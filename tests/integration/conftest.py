@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 import yaml
@@ -61,6 +63,29 @@ def run_command(args, env=None, cwd=None, timeout=300):
     proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), cwd=cwd, check=False,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     return Run(proc)
+
+
+@contextlib.contextmanager
+def status_after_first_answer(emulator, ids, status):
+    """Give the phones `status` once the emulator has answered its first request, whatever the clock says.
+
+    The first read sees the phones as they were, every later read sees `status`: synchronised on the
+    emulator's count of answers (counted after the answer's data is made), never on a delay.
+    """
+    done = threading.Event()
+
+    def change():
+        while not done.is_set() and emulator.stats()["codes"].get("0", 0) < 1:
+            done.wait(0.01)
+        emulator.set_status(ids, status)
+
+    changer = threading.Thread(target=change, daemon=True)
+    changer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        changer.join()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 
-from .conftest import API_KEY, APP_ID, TOKEN, ansible_env, local_play
+from .conftest import API_KEY, APP_ID, TOKEN, ansible_env, local_play, status_after_first_answer
 
 
 def status_task(**args):
@@ -78,9 +78,9 @@ def test_correct_secrets_never_show_at_vvvv(emulator, playbook):
 
 def test_wait_until_started_with_until_retries(emulator, playbook):
     ids = [i for i, s in emulator.true_status().items() if s == 2][:3]
-    emulator.set_status(ids, 0, after=2.0)
     task = status_task(ids=ids, api_url=emulator.url, token=TOKEN)
     task.update({"until": "result.by_status.started | length == 3", "retries": 10, "delay": 1})
-    run = playbook(local_play(task))
+    with status_after_first_answer(emulator, ids, 0):
+        run = playbook(local_play(task))
     assert run.rc == 0, run.text
     assert "FAILED - RETRYING" in run.text

@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES
 
-from .conftest import BIN, TOKEN, ansible_env, run_command
+from .conftest import BIN, TOKEN, ansible_env, run_command, status_after_first_answer
 
 PLAYBOOK = os.path.join(BIN, "ansible-playbook")
 
@@ -90,9 +90,9 @@ def test_assert_status_with_ids_and_a_wanted_status(emulator):
 
 def test_wait_for_status_succeeds_when_the_phones_start(emulator):
     ids = [i for i, s in emulator.true_status().items() if s == 2][:3]
-    emulator.set_status(ids, 0, after=2.0)
-    run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ids, "poll_interval": 1, "wait_timeout": 20}),
-                  emulator=emulator)
+    with status_after_first_answer(emulator, ids, 0):
+        run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ids, "poll_interval": 1, "wait_timeout": 20}),
+                      emulator=emulator)
     assert run.rc == 0, run.text
     assert "All 3 phones are started" in run.out
     polls = len(emulator.request_bodies("/open/v1/phone/status"))
