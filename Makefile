@@ -1,7 +1,9 @@
 # geelark.cloudphone: one command each for the things people do with this repository.
 #   make test    set up .venv and run every check CI runs
+#   make docs    build the docsite (docs/docsite/sphinx/build/html)
 #   make demo    try the collection against a local GeeLark API emulator, no account needed
 #   make bench   measure the inventory at fleet scale against the emulator
+# Most checks are antsibull-nox sessions (noxfile.py, antsibull-nox.toml): `make nox-list` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -11,15 +13,21 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | sha256sum | cut -c1-12)
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Session venvs are kept between runs (.nox/); their packages are reinstalled to the pins every run.
+NOX := $(BIN)/nox --no-color --reuse-venv=yes
+# Sessions that check the collection as it is (antsibull-nox): yamllint incl. the YAML in
+# DOCUMENTATION/EXAMPLES/RETURN, mypy, its own config, extra checks, docs, licences, Galaxy import.
+NOX_CHECKS := lint extra-checks docs-check license-check build-import-check
 
-.PHONY: help venv test unit integration units-ansible-test sanity lint docs changelog-lint changelog \
-        build-smoke ee matrix matrix-edges coverage demo bench mutations clean
+.PHONY: help venv test unit integration coverage units-ansible-test sanity lint nox-checks nox-list docs \
+        changelog build-smoke ee matrix matrix-edges demo bench mutations clean
 
 help:
 	@echo "make test     all checks (what CI runs)"
+	@echo "make docs     build the docsite"
 	@echo "make demo     the collection against a local emulator"
 	@echo "make bench    fleet-scale benchmark (docs/performance.md)"
-	@echo "make matrix   unit + integration smoke on ansible-core 2.17 to 2.21"
+	@echo "make matrix   unit + integration tests on every ansible-core release meta/runtime.yml admits"
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt requirements.txt
@@ -37,18 +45,30 @@ unit: venv
 integration: venv
 	$(BIN)/python -m pytest --import-mode=importlib -q tests/integration
 
+# pytest over unit and integration tests, with the coverage gate on plugins/.
 coverage: venv
-	$(BIN)/python -m coverage run --source=plugins -m pytest --import-mode=importlib -q tests/unit tests/integration
-	$(BIN)/python -m coverage report -m
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run --branch --include='$(CURDIR)/plugins/*' -m pytest --import-mode=importlib -q \
+	  -p no:cacheprovider tests/unit tests/integration
+	$(BIN)/python -m coverage report --skip-empty --precision=1 --fail-under=$${COVERAGE_FAIL_UNDER:-90}
 
 units-ansible-test: venv
-	tools/ansible-test.sh units --venv
+	$(NOX) -s ansible-test-units
 
 sanity: venv
-	tools/ansible-test.sh sanity --venv
+	$(NOX) -s ansible-test-sanity
 
 lint: venv
 	tools/lint.sh
+
+nox-checks: venv
+	$(NOX) -s $(NOX_CHECKS)
+
+nox-list: venv
+	$(NOX) -l
+
+docs: venv
+	$(NOX) -s docs
 
 build-smoke: venv
 	tools/build-smoke.sh
@@ -60,10 +80,10 @@ changelog: venv
 	$(BIN)/antsibull-changelog generate
 
 matrix: venv
-	tools/matrix.sh 2.17 2.18 2.19 2.20 2.21
+	$(NOX) -t matrix
 
 matrix-edges: venv
-	tools/matrix.sh 2.17 2.21
+	$(NOX) -t matrix-edges
 
 demo: venv
 	tools/demo.sh
@@ -75,4 +95,5 @@ bench: venv
 	$(BIN)/python tools/bench.py
 
 clean:
-	rm -rf $(VENV) .venv-* dist .cache tests/output .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-* .nox dist .cache tests/output .pytest_cache .mypy_cache .ruff_cache .coverage \
+	  docs/docsite/sphinx/build docs/docsite/sphinx/rst

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the Galaxy tarball, install it into a temp path, and run the module and the inventory from
 # the installed copy against the emulator: what users get is what is tested.
+# Kept as a script: antsibull-nox's build-import-check builds and imports the tarball with
+# galaxy-importer, but no session installs it and runs the plugins from it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$root/.venv/bin}

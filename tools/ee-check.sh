@@ -2,6 +2,8 @@
 # Validate the execution environment files without a container engine: ansible-builder must find
 # the collection's Python requirements through meta/execution-environment.yml, and create a build
 # context from the example definition in docs/execution-environment/.
+# Kept as a script: antsibull-nox's ee-check session builds the image and runs playbooks in it,
+# which needs a container engine and a registry these machines do not have.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$root/.venv/bin}

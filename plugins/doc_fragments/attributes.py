@@ -6,6 +6,16 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
+    # Every module of the collection is in the action group `all`.
+    ACTION_GROUP = r"""
+attributes:
+  action_group:
+    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
+    support: full
+    membership:
+      - geelark.cloudphone.all
+"""
+
     # Attributes shared by the collection's read-only modules.
     INFO_MODULE = r"""
 attributes:
@@ -17,11 +27,6 @@ attributes:
     description: Will return details on what has changed.
     support: N/A
     details: This module never changes anything.
-  action_group:
-    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
-    support: full
-    membership:
-      - geelark.cloudphone.all
 """
 
     # Attributes shared by the collection's modules that change phones.
@@ -35,9 +40,4 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The diff shows the status name before and after of each phone that changes.
-  action_group:
-    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
-    support: full
-    membership:
-      - geelark.cloudphone.all
 """

@@ -39,6 +39,7 @@ author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
+  - geelark.cloudphone.attributes.action_group
   - geelark.cloudphone.attributes.state_changing
 attributes:
   idempotent:

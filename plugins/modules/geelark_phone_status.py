@@ -21,6 +21,7 @@ author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
+  - geelark.cloudphone.attributes.action_group
   - geelark.cloudphone.attributes.info_module
 options:
   ids:

@@ -24,6 +24,7 @@ author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
+  - geelark.cloudphone.attributes.action_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -33,11 +34,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode).
     support: full
     details: The diff shows the callback URL before and after.
-  action_group:
-    description: Use C(group/geelark.cloudphone.all) in C(module_defaults) to set options once for every module.
-    support: full
-    membership:
-      - geelark.cloudphone.all
 options:
   url:
     description:

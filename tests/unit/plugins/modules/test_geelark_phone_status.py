@@ -47,10 +47,12 @@ def run(emulator, capsys, monkeypatch):
         with patch_module_args(args):
             with pytest.raises(SystemExit) as exit_info:
                 geelark_phone_status.main()
-        out = capsys.readouterr().out
+        result = json.loads(capsys.readouterr().out)
+        # ansible-core 2.22+ hands the no_log values to the controller in this key, which masks them
+        # in everything it shows and drops the key; no other part of the answer may hold a secret.
+        result.pop("_ansible_new_secrets", None)
         for secret in (TOKEN, API_KEY):
-            assert secret not in out
-        result = json.loads(out)
+            assert secret not in json.dumps(result)
         assert (exit_info.value.code == 0) == (not result.get("failed"))
         return result
 

@@ -1,0 +1,228 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The collection's checks as nox sessions: `nox -l` lists them, `make test` runs the ones CI runs.
+
+antsibull-nox.toml configures the stock sessions. This file adds what the stock ones cannot do on a
+machine that reaches only the package registries:
+
+- ansible-test sanity and units with ansible-core from PyPI in `--venv` mode (the stock sessions
+  take ansible-core from GitHub and run in containers);
+- the ansible-core matrix (`matrix-X.Y`): every minor release that meta/runtime.yml's
+  `requires_ansible` admits and PyPI offers, release candidates included, each on a Python that
+  release supports, running the unit and integration tests with deprecations as errors.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+try:
+    import antsibull_nox
+    from antsibull_nox.ansible import get_ansible_core_info, get_supported_core_versions
+except ImportError:
+    sys.exit("antsibull-nox is missing: run `make venv` (it installs requirements-dev.txt)")
+
+ROOT = Path(__file__).resolve().parent
+SANITY_CORE = "2.19"  # the release requirements-dev.txt pins; sanity and units run on it
+SANITY_PYTHON = "3.11"
+
+antsibull_nox.load_antsibull_nox_toml()
+
+
+# ---------------------------------------------------------------- ansible-test, offline
+
+
+def _install_pip_bootstrap_standin():
+    """Put tools/get_pip_standin.py where ansible-test caches its downloaded pip bootstrap script.
+
+    ansible-test fetches that script from a host these machines cannot reach, but looks in its cache
+    first. The real script, where present, is left alone.
+    """
+    pattern = str(ROOT / ".nox" / "*" / "lib" / "python*" / "site-packages" / "ansible_test" / "_internal"
+                  / "python_requirements.py")
+    for requirements in glob.glob(pattern):
+        text = Path(requirements).read_text(encoding="utf-8")
+        for version in set(re.findall(r"^\s*pip='([0-9.]+)',?\s*$", text, re.MULTILINE)):
+            cache = Path.home() / ".ansible" / "test" / "cache" / ("get_pip_%s.py" % version.replace(".", "_"))
+            if cache.is_file() and "Stand-in for the pip bootstrap" not in cache.read_text(encoding="utf-8"):
+                continue
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / "tools" / "get_pip_standin.py", cache)
+
+
+def _drop_delegation_leftovers():
+    # With --venv, ansible-test leaves dangling links under tests/output/.tmp that antsibull-nox's
+    # copy of tests/output back into the checkout trips over; nothing there is a result.
+    shutil.rmtree(Path("tests") / "output" / ".tmp", ignore_errors=True)
+
+
+for _test, _description in (("sanity", "ansible-test sanity"), ("units", "ansible-test units")):
+    antsibull_nox.add_ansible_test_session(
+        name="ansible-test-%s" % _test,
+        description="%s on ansible-core %s from PyPI, Python %s, --venv" % (_description, SANITY_CORE, SANITY_PYTHON),
+        ansible_core_version=SANITY_CORE,
+        ansible_core_source="pypi",
+        ansible_test_params=[_test, "-v", "--venv", "--python", SANITY_PYTHON],
+        default=False,
+        callback_before=_install_pip_bootstrap_standin,
+        callback_after=_drop_delegation_leftovers,
+    )
+
+
+# ---------------------------------------------------------------- the ansible-core matrix
+
+
+def _python_version(interpreter):
+    try:
+        out = subprocess.run([interpreter, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],  # noqa: S603
+                             capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@functools.cache
+def find_interpreter(version):
+    """An interpreter of Python X.Y: on PATH, or any pyenv installation of it."""
+    candidates = [shutil.which("python%s" % version)]
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "%s.*" % version, "bin", "python%s" % version)))
+    for candidate in candidates:
+        if candidate and _python_version(candidate) == version:
+            return candidate
+    return None
+
+
+@functools.cache
+def offered_core_versions(interpreter):
+    """Every ansible-core version PyPI offers to this interpreter (its pip honours Requires-Python)."""
+    out = subprocess.run([interpreter, "-m", "pip", "index", "versions", "ansible-core", "--pre",  # noqa: S603
+                          "--disable-pip-version-check"], capture_output=True, text=True, timeout=180, check=False)
+    match = re.search(r"^Available versions: (.+)$", out.stdout, re.MULTILINE)
+    if out.returncode != 0 or not match:
+        raise RuntimeError("asking PyPI which ansible-core versions Python at %s can install failed: %s"
+                           % (interpreter, (out.stderr or out.stdout).strip()[-500:]))
+    return tuple(v.strip() for v in match.group(1).split(","))
+
+
+def newest_release(offered, minor):
+    """The newest X.Y.* on offer: a final release if there is one, else the newest pre-release."""
+    ours = [v for v in offered if re.match(r"^%s\.\d+" % re.escape(minor), v)]
+    finals = [v for v in ours if re.fullmatch(r"\d+\.\d+\.\d+", v)]
+    return (finals or ours or [None])[0]  # pip lists newest first
+
+
+def matrix_plan():
+    """[(minor, python, interpreter, exact ansible-core version or None, problem or None)], oldest first.
+
+    The releases come from requires_ansible (antsibull-nox's rule: X.Y is in when X.Y.999 satisfies
+    it) and the Pythons from antsibull-nox's table of what each release supports on the controller;
+    of those, the oldest installed one is used, so the matrix spans the Python range too.
+    """
+    plan = []
+    for core in get_supported_core_versions():
+        minor = str(core)
+        pythons = [str(v) for v in get_ansible_core_info(core).controller_python_versions]
+        installed = [(py, find_interpreter(py)) for py in pythons]
+        installed = [(py, path) for py, path in installed if path]
+        if not installed:
+            plan.append((minor, pythons[0], None, None,
+                         "ansible-core %s needs Python %s on the controller; none is installed (e.g. pyenv install %s)"
+                         % (minor, " or ".join(pythons), pythons[0])))
+        else:
+            plan.append((minor,) + installed[0] + (None, None))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        offers = {path: pool.submit(offered_core_versions, path) for _m, _p, path, _v, problem in plan if not problem}
+    result = []
+    for minor, python, path, _version, problem in plan:
+        if problem:
+            result.append((minor, python, path, None, problem))
+            continue
+        try:
+            version = newest_release(offers[path].result(), minor)
+        except RuntimeError as exc:
+            result.append((minor, python, path, None, str(exc)))
+            continue
+        if version is not None:  # PyPI has no X.Y yet: not a release to test
+            result.append((minor, python, path, version, None))
+    return result
+
+
+def _fail_on_deprecations(session, log_path):
+    if not os.path.exists(log_path):
+        session.error("ansible wrote no log to %s: the deprecation check would have checked nothing" % log_path)
+    lines = Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines()
+    found = sorted({line.split("| ", 1)[-1] for line in lines if "DEPRECATION WARNING" in line})
+    if found:
+        session.error("ansible-core reported %d deprecation(s) during the tests:\n  %s"
+                      % (len(found), "\n  ".join(found)))
+
+
+def add_matrix_session(minor, python, interpreter, version, problem, tags):
+    def run_matrix(session):
+        if problem:
+            session.error(problem)
+        session.install("ansible-core==%s" % version, "-r", str(ROOT / "requirements-matrix.txt"))
+        with tempfile.TemporaryDirectory(prefix="geelark-matrix-") as work:
+            # Every ansible process the tests start (and ansible in the pytest process) reads the
+            # ansible.cfg of the working directory, and logs each deprecation it reports to log_path.
+            log_path = os.path.join(work, "ansible.log")
+            Path(work, "ansible.cfg").write_text("[defaults]\nlog_path = %s\ndeprecation_warnings = true\n" % log_path,
+                                                 encoding="utf-8")
+            with session.chdir(work):
+                session.run(
+                    "python", "-m", "pytest", "--import-mode=importlib", "-q", "-p", "no:cacheprovider",
+                    "--rootdir", str(ROOT), "--durations=5",
+                    # a Python deprecation raised where our code calls something deprecated is an error
+                    "-o", r"filterwarnings=error::DeprecationWarning:ansible_collections\.geelark\.cloudphone(\..*)?$",
+                    str(ROOT / "tests" / "unit"), str(ROOT / "tests" / "integration"), *session.posargs,
+                )
+            _fail_on_deprecations(session, log_path)
+        session.log("ansible-core %s on Python %s: unit and integration tests passed, no deprecation"
+                    % (version, python))
+
+    run_matrix.__doc__ = ("unit + integration tests on ansible-core %s (%s), Python %s, deprecations are errors"
+                          % (minor, version or "not installable", python))
+    nox.session(name="matrix-%s" % minor, python=interpreter or False, default=False, tags=tags)(run_matrix)
+
+
+def _define_matrix():
+    try:
+        plan = matrix_plan()
+    except Exception as exc:  # a broken rule must not hide: every matrix run then fails saying why
+        plan = [("unknown", "", None, None, "cannot compute the ansible-core matrix: %s" % exc)]
+    for index, entry in enumerate(plan):
+        tags = ["matrix"] + (["matrix-edges"] if index in (0, len(plan) - 1) else [])
+        add_matrix_session(*entry, tags=tags)
+
+
+_define_matrix()
+
+
+# ---------------------------------------------------------------- the docsite
+
+
+@nox.session(name="docs", python=SANITY_PYTHON, default=False)
+def docs(session):
+    """Build the docsite with antsibull-docs and Sphinx (docs/docsite/sphinx/build/html)."""
+    session.install("-r", str(ROOT / "docs" / "docsite" / "sphinx" / "requirements.txt"))
+    with tempfile.TemporaryDirectory(prefix="geelark-docs-") as tree:
+        # antsibull-docs finds the collection by name: a collection tree whose member is this checkout
+        link = Path(tree, "ansible_collections", "geelark", "cloudphone")
+        link.parent.mkdir(parents=True)
+        link.symlink_to(ROOT)
+        session.run("bash", str(ROOT / "docs" / "docsite" / "sphinx" / "build.sh"), external=True,
+                    env={"ANSIBLE_COLLECTIONS_PATH": tree})
