@@ -130,6 +130,7 @@ compose:
 """
 
 import collections
+import difflib
 import hashlib
 import json
 import re
@@ -319,7 +320,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        config = self._read_config_data(path)
+        self._warn_unknown_keys(path, config)
         self._check_options()
         if not HAS_REQUESTS:
             raise AnsibleError("The %s inventory needs the Python library 'requests' on the controller: "
@@ -338,6 +340,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         cpu = time.process_time()
         self._populate(data)
         display.vvv("%s: inventory built in %.3fs CPU" % (self.NAME, time.process_time() - cpu))
+
+    def _warn_unknown_keys(self, path, config):
+        """A key this plugin does not know is ignored by ansible-core; say so, since it is usually a typo."""
+        for key in sorted(set(config) - set(self._options)):
+            close = difflib.get_close_matches(key, self._options, n=1)
+            display.warning("%s: %s has the key %r, which is not an option of this plugin and is ignored%s"
+                            % (self.NAME, to_native(path), key, "; did you mean %r?" % close[0] if close else ""))
 
     def _read_cache(self, cache_key, query):
         """The cached data for this query, or None: a miss, an old format, or an entry that cannot be used."""
@@ -478,6 +487,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name in STATUS_NAMES.values():  # these always exist, so a play for an empty one matches nothing
             status_group(name)
         phones = [p for p in data["phones"] if not wanted or status_name(data["statuses"][p["id"]]) in wanted]
+        if not phones:
+            # Not an error (an empty fleet or group is real), but a filter typo looks just like it.
+            display.warning("%s: the inventory holds no phone: the API listed %d%s%s" % (
+                self.NAME, len(data["phones"]),
+                " with filters %s" % json.dumps(self.get_option("filters"), sort_keys=True)
+                if self.get_option("filters") else "",
+                "; none has a status in %s" % ", ".join(sorted(wanted)) if wanted and data["phones"] else ""))
         names = host_names(phones, self.get_option("hostname"))
         renamed = sorted(names[p["id"]] for p in phones if names[p["id"]] not in (p["id"], p.get("serialName")))
         if renamed:

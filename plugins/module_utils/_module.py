@@ -69,6 +69,11 @@ class GeeLarkModule:
                                                   sources=self.credential_sources())
         return self._client
 
+    def warn_when_no_ids(self):
+        """An empty ids list is allowed (a computed list may be empty), but it never passes unremarked."""
+        if not self.module.params.get("ids"):
+            self.module.warn("ids is empty: no phone was asked about, so nothing was checked or changed")
+
     def credential_sources(self):
         """Where each credential option came from: the environment, or the task (module_defaults included)."""
         sources = {}

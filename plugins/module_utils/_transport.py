@@ -174,6 +174,14 @@ class Transport:
                 timeout=self.timeout, verify=self.validate_certs, allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
+            if "WRONG_VERSION_NUMBER" in str(exc).upper().replace(" ", "_"):
+                # The server answered in plain HTTP: no certificate setting can help.
+                raise TransportError(
+                    "The server at %s does not speak TLS: %s" % (self.api_url, _first_line(exc)), endpoint=path,
+                    trace_id=trace_id,
+                    advice="check that api_url (env GEELARK_API_URL) starts with http:// or https:// as the server "
+                           "expects; the GeeLark API uses https://",
+                ) from None
             raise TransportError(
                 "TLS verification of %s failed: %s" % (self.api_url, _first_line(exc)), endpoint=path,
                 trace_id=trace_id,

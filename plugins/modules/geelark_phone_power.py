@@ -55,7 +55,7 @@ options:
       - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
         is turned into its exact decimal string, and one read as a float is refused because it
         has lost digits.
-      - An empty list changes nothing and calls no API.
+      - An empty list changes nothing and calls no API, with a warning.
     type: list
     elements: raw
     required: true
@@ -254,6 +254,7 @@ def main():
     )
     module = geelark.module
     params = module.params
+    geelark.warn_when_no_ids()
     try:
         with geelark.client() as client:
             power = client.set_power(

@@ -30,7 +30,7 @@ options:
       - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
         is turned into its exact decimal string, and one read as a float is refused because it
         has lost digits.
-      - An empty list returns empty results without calling the API.
+      - An empty list returns empty results without calling the API, with a warning.
     type: list
     elements: raw
     required: true
@@ -222,6 +222,7 @@ def main():
         supports_check_mode=True,
     )
     module = geelark.module
+    geelark.warn_when_no_ids()
     try:
         with geelark.client() as client:
             report = client.phone_status(module.params["ids"])

@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import http
 import json
 import random
 import socket
@@ -589,8 +590,13 @@ class Handler(BaseHTTPRequestHandler):
             self._lost_answer = fault
             return False
         if kind == "http":
-            body = fault.get("body", "<html><body><h1>502 Bad Gateway</h1></body></html>").encode()
-            self._send_raw(fault.get("status", 502), body, fault.get("content_type", "text/html"),
+            status = fault.get("status", 502)
+            try:
+                title = "%d %s" % (status, http.HTTPStatus(status).phrase)
+            except ValueError:
+                title = "%d Error" % status
+            body = fault.get("body", "<html><body><h1>%s</h1></body></html>" % title).encode()
+            self._send_raw(status, body, fault.get("content_type", "text/html"),
                            fault.get("headers", {}))
             return True
         if kind == "raw":

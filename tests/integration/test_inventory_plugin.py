@@ -312,3 +312,20 @@ def test_inventory_yaml_output_has_plain_strings_for_scripts(emulator, inventory
     expired = sorted(i for i, s in emulator.true_status().items() if s == 3)
     assert sorted(v["geelark_id"] for v in hosts.values()) == expired
     assert all(isinstance(v["geelark_serial_name"], str) and v["geelark_serial_name"] for v in hosts.values())
+
+
+def test_a_key_the_plugin_does_not_know_gets_a_warning(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, tokn=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--graph"], env=ansible_env(GEELARK_TOKEN=TOKEN))
+    assert run.rc == 0, run.text
+    assert "has the key 'tokn', which is not an option of this plugin and is ignored; did you mean 'token'?" in \
+        " ".join(run.err.split())
+    assert TOKEN not in run.text
+
+
+def test_a_filter_that_matches_nothing_gets_a_warning(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token=TOKEN, filters={"group_name": "wramup"})
+    run = run_command([INVENTORY, "-i", path, "--graph"])
+    assert run.rc == 0, run.text
+    assert 'the inventory holds no phone: the API listed 0 with filters {"group_name": "wramup"}' in \
+        " ".join(run.err.split())

@@ -77,3 +77,12 @@ def test_masking_a_short_credential_never_breaks_the_answer():
         items, report = client.fleet_status()
         assert len(items) == 120 and len(report.phone_list()) == 120
         assert all("t" not in item["serialName"] for item in items)  # every "t" in a value is masked
+
+
+def test_https_to_a_plain_http_server_points_at_the_scheme_not_the_certificate(emulator, make_client):
+    client = make_client(api_url=emulator.url.replace("http://", "https://"), retries=0)
+    with pytest.raises(TransportError) as caught:
+        client.transport.post(LIST_PATH, PAGE)
+    text = str(caught.value)
+    assert "does not speak TLS" in text and "starts with http:// or https://" in text
+    assert "validate_certs" not in text

@@ -217,3 +217,10 @@ def test_the_result_says_what_the_task_asked_of_the_api(emulator, run):
 def warning_texts(result):
     """The module's warnings as text (ansible-core 2.19 returns them as structured events)."""
     return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def test_an_empty_ids_list_warns_that_nothing_was_checked(emulator, run):
+    result = run(ids=[])
+    assert result.get("failed") is not True and result["total_amount"] == 0
+    assert "ids is empty: no phone was asked about, so nothing was checked or changed" in warning_texts(result)
+    assert emulator.stats()["total_requests"] == 0
