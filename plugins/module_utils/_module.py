@@ -30,6 +30,8 @@ def api_argument_spec():
         retry_backoff=dict(type="float", default=defaults["retry_backoff"]),
         retry_max_delay=dict(type="float", default=defaults["retry_max_delay"]),
         rate_limit=dict(type="int", default=defaults["rate_limit"]),
+        rate_limit_scope=dict(type="str", default=defaults["rate_limit_scope"], choices=["machine", "process"]),
+        rate_limit_wait=dict(type="float", default=defaults["rate_limit_wait"]),
         concurrency=dict(type="int", default=defaults["concurrency"]),
     )
 
