@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -45,3 +47,9 @@ def _bootstrap():
 
 
 _bootstrap()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _rate_budget_dir(tmp_path_factory):
+    """Tests book their shared rate budget in a directory of their own, not in the user's."""
+    os.environ["GEELARK_RATE_BUDGET_DIR"] = str(tmp_path_factory.mktemp("rate-budget"))

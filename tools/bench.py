@@ -8,10 +8,14 @@ For each fleet size the emulator runs in its own process with a per-request late
 API) and enforces GeeLark's documented 200 requests a minute per API while our plugin runs. Both
 contenders must return every phone; the table shows wall times, their ratio, requests against the
 floor of ceil(N/100) list + ceil(N/100) status calls, peak parallel requests, the busiest minute
-per endpoint, and the plugin's own CPU time.
+per endpoint, 40007 and 47002 answers, and the plugin's own CPU time.
+
+A last run puts a concurrency cap on the emulator (47002 above BENCH_CAP requests in flight) and
+reads BENCH_CAP_PHONES phones: the plugin must find the cap with at most a handful of 47002.
 
 Environment: BENCH_SIZES (default "1000 10000 50000"), BENCH_LATENCY (seconds, default 0.15),
-BENCH_CONCURRENCY (plugin option, default: the plugin's default).
+BENCH_CONCURRENCY (plugin option, default: the plugin's default), BENCH_CAP (default 6; 0 skips
+the capped run), BENCH_CAP_PHONES (default 5000).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import geelark_emulator
 BIN = os.path.dirname(sys.executable)
 TOKEN = "bench-token"  # noqa: S105 - the emulator's test token
 SERVER_RATE_LIMIT = 200
+# "At most a handful" of 47002 answers while the plugin finds the emulator's concurrency cap.
+MAX_OVER_CAP = 5
 LIST_PATH = geelark_emulator.LIST_PATH
 STATUS_PATH = geelark_emulator.STATUS_PATH
 
@@ -75,7 +81,8 @@ def run_plugin(emulator, workdir, concurrency):
         if concurrency:
             handle.write("concurrency: %s\n" % concurrency)
     env = dict(os.environ, GEELARK_TOKEN=TOKEN, ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_NOCOLOR="1",
-               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+               GEELARK_RATE_BUDGET_DIR=os.path.join(workdir, "budget"))
     inventory = os.path.join(BIN, "ansible-inventory")
 
     def timed(*args):
@@ -134,6 +141,8 @@ def main():
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000 10000 50000").split()]
     latency = float(os.environ.get("BENCH_LATENCY", "0.15"))
     concurrency = os.environ.get("BENCH_CONCURRENCY")
+    cap = int(os.environ.get("BENCH_CAP", "6"))
+    cap_phones = int(os.environ.get("BENCH_CAP_PHONES", "5000"))
     print("machine: %s, %d cores, Python %s; emulator latency %.0f ms per request; server limit %d/min per API"
           % (platform.machine(), os.cpu_count(), platform.python_version(), latency * 1000, SERVER_RATE_LIMIT))
     rows = []
@@ -142,15 +151,16 @@ def main():
         os.makedirs(collections)
         os.symlink(ROOT, os.path.join(collections, "cloudphone"))
         os.environ["ANSIBLE_COLLECTIONS_PATH"] = workdir
-        for size in sizes:
+        runs = [(size, 0) for size in sizes] + ([(cap_phones, cap)] if cap else [])
+        for size, max_in_flight in runs:
             truth = dict((p["id"], p["status"]) for p in geelark_emulator.make_fleet(size))
             emulator = EmulatorProcess(size, latency, workdir)
             try:
-                emulator.control("config", {"rate_limit": SERVER_RATE_LIMIT})
+                emulator.control("config", {"rate_limit": SERVER_RATE_LIMIT, "max_in_flight": max_in_flight})
                 emulator.control("reset", {})
                 ours = run_plugin(emulator, workdir, concurrency)
                 stats = emulator.control("stats")  # the --list run came from the cache: no request
-                emulator.control("config", {"rate_limit": 0})  # the plain client does not pace itself
+                emulator.control("config", {"rate_limit": 0, "max_in_flight": 0})  # no limits for the plain client
                 emulator.control("reset", {})
                 plain = run_sequential(emulator.url)
                 plain_requests = emulator.control("stats")["total_requests"]
@@ -162,33 +172,41 @@ def main():
                         name, size, len(result["statuses"]),
                         sum(1 for i in truth if result["statuses"].get(i) != truth[i])))
             floor = 2 * math.ceil(size / 100)
+            busiest = stats["busiest_minute"]
             rows.append({
-                "phones": size, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"],
+                "phones": size, "cap": max_in_flight, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"],
                 "list_s": ours["list_wall"],
                 "sequential_s": plain["wall"], "ratio": ours["wall"] / plain["wall"],
                 "requests": stats["total_requests"], "sequential_requests": plain_requests, "floor": floor,
-                "peak_parallel": stats["peak_in_flight"], "busiest_minute": max(stats["busiest_minute"].values()),
-                "rate_limited": stats["codes"].get("40007", 0), "cpu_s": ours["cpu"], "build_cpu_s": ours["build_cpu"],
+                "peak_parallel": stats["peak_in_flight"],
+                "busiest_list": busiest.get(LIST_PATH, 0), "busiest_status": busiest.get(STATUS_PATH, 0),
+                "rate_limited": stats["codes"].get("40007", 0), "over_cap": stats["codes"].get("47002", 0),
+                "cpu_s": ours["cpu"], "build_cpu_s": ours["build_cpu"],
             })
             ratio = ours["wall"] / plain["wall"]
-            print("%6d phones: plugin %.2fs, sequential %.2fs, ratio %.3f" % (size, ours["wall"], plain["wall"], ratio),
-                  flush=True)
-    header = ("| phones | ansible-inventory --graph | of which API | sequential client | ratio "
+            print("%6d phones%s: plugin %.2fs, sequential %.2fs, ratio %.3f, %d requests, %d answered 47002"
+                  % (size, " (cap %d in flight)" % max_in_flight if max_in_flight else "", ours["wall"], plain["wall"],
+                     ratio, stats["total_requests"], rows[-1]["over_cap"]), flush=True)
+    header = ("| phones | server cap in flight | ansible-inventory --graph | of which API | sequential client | ratio "
               "| --list from the cache | requests (floor) "
-              "| sequential requests | peak parallel | busiest minute per API | 40007 answers | plugin CPU "
+              "| sequential requests | peak parallel | busiest minute list / status | 40007 | 47002 | plugin CPU "
               "| of which building hosts |")
     print()
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
-        print("| %d | %.2f s | %.2f s | %.2f s | %.3f | %.2f s | %d (%d) | %d | %d | %d | %d | %.2f s | %.2f s |" % (
-            r["phones"], r["plugin_s"], r["plugin_fetch_s"], r["sequential_s"], r["ratio"], r["list_s"], r["requests"],
-            r["floor"],
-            r["sequential_requests"], r["peak_parallel"], r["busiest_minute"], r["rate_limited"], r["cpu_s"],
-            r["build_cpu_s"]))
-    failed = [r for r in rows if r["requests"] != r["floor"] or r["rate_limited"] or r["busiest_minute"] > 180]
+        print("| %d | %s | %.2f s | %.2f s | %.2f s | %.3f | %.2f s | %d (%d) | %d | %d | %d / %d | %d | %d | %.2f s "
+              "| %.2f s |" % (
+                  r["phones"], r["cap"] or "none", r["plugin_s"], r["plugin_fetch_s"], r["sequential_s"], r["ratio"],
+                  r["list_s"], r["requests"], r["floor"], r["sequential_requests"], r["peak_parallel"],
+                  r["busiest_list"], r["busiest_status"], r["rate_limited"], r["over_cap"], r["cpu_s"],
+                  r["build_cpu_s"]))
+    failed = [r for r in rows if r["requests"] != r["floor"] + r["over_cap"] or r["rate_limited"]
+              or max(r["busiest_list"], r["busiest_status"]) > 180 or r["over_cap"] > MAX_OVER_CAP
+              or (not r["cap"] and r["over_cap"])]
     if failed:
-        raise SystemExit("bench: requests above the floor, or the rate limit was exceeded: %s" % failed)
+        raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
+                         % (MAX_OVER_CAP, failed))
 
 
 if __name__ == "__main__":

@@ -46,8 +46,12 @@ options:
   retries:
     description:
       - How many times a read is tried again after a transient failure (connection error, timeout,
-        HTTP 429 or 5xx, a non-JSON answer, API codes 40007, 40017 and 50000).
-      - Authentication errors and the two-hour lock (40014) are never retried.
+        HTTP 429 or 5xx, a non-JSON answer, API code 50000).
+      - Rate limits (40007, 40017) and the concurrency cap (47002) are retried too, for reads and
+        writes alike, within the same number of retries and at most O(rate_limit_wait) seconds of
+        waiting.
+      - Authentication errors and the two-hour lock (40014) are never retried. A write whose answer
+        was lost is never sent again.
     type: int
     default: 5
   retry_backoff:
@@ -59,22 +63,54 @@ options:
     default: 1
   retry_max_delay:
     description:
-      - Upper bound, in seconds, of any single wait between two attempts.
+      - Upper bound, in seconds, of any single wait between two attempts after a transient failure.
     type: float
     default: 60
   rate_limit:
     description:
-      - Requests per minute the client allows itself for each API endpoint, counted over any
-        sliding minute; requests beyond it wait for their turn. V(0) turns pacing off.
+      - Requests per minute allowed for each API endpoint, counted over any sliding minute;
+        requests beyond it wait for their turn. V(0) turns pacing off.
+      - With O(rate_limit_scope=machine), the budget is shared by every process of this user on
+        this machine that calls the same account at the same O(api_url) (forks, parallel
+        C(ansible-playbook) and C(ansible-inventory) runs, cron and AWX jobs side by side).
       - GeeLark documents 200 requests a minute per API, and locks the API for two hours when
-        the hourly limit is exceeded.
+        the hourly limit is exceeded (40014).
+      - After a rate limit answer (40007), the run lowers its own budget for that endpoint to what
+        got through in the last minute, or half, whichever is lower.
     type: int
     default: 180
+  rate_limit_scope:
+    description:
+      - Who shares the O(rate_limit) budget.
+      - V(machine) shares it between every process of this user on this machine, through small
+        lock files in E(GEELARK_RATE_BUDGET_DIR), else C($XDG_RUNTIME_DIR/geelark.cloudphone/budget),
+        else C(~/.cache/geelark.cloudphone/budget) (created with mode 0700). The files are named
+        by a hash of the account and URL and hold only the times of recent requests. When the
+        directory or file locking cannot be used, the run warns once and keeps a budget of its own.
+      - V(process) gives each process a budget of its own, as if it were alone.
+    type: str
+    choices: [machine, process]
+    default: machine
+  rate_limit_wait:
+    description:
+      - Seconds one request may spend waiting for the API's limits before it fails, in total over
+        its attempts.
+      - After 40007 or 40017 (rate limited, lifts the next minute) the client waits for the API's
+        minute to roll over, then tries again; after 47002 (too many concurrent requests) it backs
+        off briefly with fewer requests in flight.
+      - The number of attempts is bounded by O(retries) as well; the default five retries leave
+        room for about five minute windows. The final error says how long it waited and how many
+        attempts it made. V(0) fails at the first such answer.
+    type: float
+    default: 300
   concurrency:
     description:
-      - How many requests may be in flight at once (1 to 64).
+      - The most requests in flight at once (1 to 64).
+      - The client starts with fewer and adds more while the answers are clean; it halves them on
+        47002, 40007, HTTP 429 or 5xx, so it settles below GeeLark's concurrency cap, which is not
+        published.
     type: int
-    default: 8
+    default: 32
 """
 
     # Added to DOCUMENTATION for plugins, which read environment variables through env entries

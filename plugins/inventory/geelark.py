@@ -427,7 +427,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch(self, options, query):
         wall, cpu = time.monotonic(), time.process_time()
         try:
-            with GeeLarkClient.from_options(options, log=self._log_request,
+            with GeeLarkClient.from_options(options, log=self._log_request, notice=self._notice,
                                             sources=self._credential_sources()) as client:
                 items, report = client.fleet_status(self.get_option("filters"))
                 requests = client.transport.request_count
@@ -454,6 +454,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             phones.append(strip_secrets(item))
         return {"format": CACHE_FORMAT, "query": query, "phones": phones, "statuses": statuses,
                 "fetched_at": time.strftime(FETCHED_AT_FORMAT, time.gmtime())}
+
+    def _notice(self, sentence):
+        """Told once when the run waits a while (rate budget, 40007): shown by default, not only at -vvv."""
+        display.warning(self._mask("%s: %s" % (self.NAME, sentence)))
 
     def _log_request(self, line):
         display.vvv(self._mask("%s: %s" % (self.NAME, line)))

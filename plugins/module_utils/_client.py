@@ -10,23 +10,23 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 from ._auth import Credentials
-from ._errors import ConfigError
 from ._phones import fleet_status, list_phones, query_status
 from ._power import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PowerRun
 from ._transport import (
+    API_WINDOW_SECONDS,
     DEFAULT_API_URL,
+    DEFAULT_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_LIMIT_SCOPE,
+    DEFAULT_RATE_LIMIT_WAIT,
     DEFAULT_RETRIES,
     DEFAULT_RETRY_BACKOFF,
     DEFAULT_RETRY_MAX_DELAY,
     DEFAULT_TIMEOUT,
     Transport,
+    check_concurrency,
 )
 from ._webhook import get_callback_url, set_callback_url
-
-# Requests in flight at once; well within what a keep-alive pool and the API handle.
-DEFAULT_CONCURRENCY = 8
-MAX_CONCURRENCY = 64
 
 # The options every module and the inventory plugin share, with their defaults.
 CLIENT_OPTION_DEFAULTS = {
@@ -40,6 +40,8 @@ CLIENT_OPTION_DEFAULTS = {
     "retry_backoff": DEFAULT_RETRY_BACKOFF,
     "retry_max_delay": DEFAULT_RETRY_MAX_DELAY,
     "rate_limit": DEFAULT_RATE_LIMIT,
+    "rate_limit_scope": DEFAULT_RATE_LIMIT_SCOPE,
+    "rate_limit_wait": DEFAULT_RATE_LIMIT_WAIT,
     "concurrency": DEFAULT_CONCURRENCY,
 }
 
@@ -50,27 +52,33 @@ class GeeLarkClient:
     def __init__(self, token=None, app_id=None, api_key=None, api_url=DEFAULT_API_URL,
                  timeout=DEFAULT_TIMEOUT, validate_certs=True, retries=DEFAULT_RETRIES,
                  retry_backoff=DEFAULT_RETRY_BACKOFF, retry_max_delay=DEFAULT_RETRY_MAX_DELAY,
-                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY, log=None, session=None,
-                 sources=None):
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise ConfigError("concurrency must be a whole number from 1 to %d, got %r"
-                              % (MAX_CONCURRENCY, concurrency))
+                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY,
+                 rate_limit_scope=DEFAULT_RATE_LIMIT_SCOPE, rate_limit_wait=DEFAULT_RATE_LIMIT_WAIT, log=None,
+                 notice=None, session=None, budget_dir=None, rate_window=API_WINDOW_SECONDS, sources=None):
+        """`log` takes debug lines; `notice` is told once, in a sentence, when the run waits for the budget."""
+        check_concurrency(concurrency)
         self.concurrency = concurrency
         self.transport = Transport(
             Credentials(token=token, app_id=app_id, api_key=api_key, sources=sources), api_url=api_url, timeout=timeout,
             validate_certs=validate_certs, retries=retries, retry_backoff=retry_backoff,
-            retry_max_delay=retry_max_delay, rate_limit=rate_limit, log=log, session=session,
+            retry_max_delay=retry_max_delay, rate_limit=rate_limit, rate_limit_scope=rate_limit_scope,
+            rate_limit_wait=rate_limit_wait, concurrency=concurrency, log=log, notice=notice, session=session,
+            budget_dir=budget_dir, rate_window=rate_window,
         )
 
     @classmethod
-    def from_options(cls, options, log=None, session=None, sources=None):
+    def from_options(cls, options, log=None, session=None, notice=None, sources=None):
         """Build a client from a mapping of the shared option names (missing ones take defaults).
 
         `sources` says where each credential option came from, for error messages.
         """
         kwargs = dict(CLIENT_OPTION_DEFAULTS)
         kwargs.update((k, v) for k, v in options.items() if k in CLIENT_OPTION_DEFAULTS and v is not None)
-        return cls(log=log, session=session, sources=sources, **kwargs)
+        return cls(log=log, session=session, notice=notice, sources=sources, **kwargs)
+
+    def summary(self):
+        """Requests, retries and seconds spent, for a module's result."""
+        return self.transport.summary()
 
     @property
     def secrets(self):

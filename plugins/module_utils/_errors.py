@@ -22,7 +22,12 @@ API_CODES = {
     40004: ("parameter validation failed", "check the IDs and filters given to the task"),
     40005: ("resource not found", "check the IDs given to the task"),
     40006: ("partial success", "read the failures in the result"),
-    40007: ("rate limited; the limit lifts within a minute", "lower rate_limit or concurrency, or run later"),
+    40007: (
+        "rate limited; the limit lifts within a minute",
+        "the budget is per account and API, shared with every other user of the account (other machines, the "
+        "GeeLark client): run later, raise rate_limit_wait to wait longer, or lower rate_limit on every machine "
+        "that uses the account",
+    ),
     40008: ("pagination parameter out of range", "report this as a bug in geelark.cloudphone"),
     40009: ("every item of the batch failed", "read the failures in the result"),
     40011: ("only paid accounts may use this API", "upgrade the GeeLark plan"),
@@ -35,18 +40,26 @@ API_CODES = {
     ),
     40015: ("insufficient permissions", "give the API key or token the rights it needs in the GeeLark client"),
     40016: ("this machine's IP address is not in the API whitelist", "add it in the GeeLark client's API settings"),
-    40017: ("too many requests", "lower rate_limit or concurrency, or run later"),
+    40017: ("too many requests", "run later, or raise rate_limit_wait to wait longer"),
     42001: ("cloud phone not found", "check the ID; the phone may have been deleted"),
-    47002: ("too many concurrent requests or no free devices", "run later, with lower concurrency"),
+    47002: (
+        "too many concurrent requests or no free devices",
+        "other runs on the account may be using GeeLark's concurrency allowance: run later, or raise "
+        "rate_limit_wait to wait longer",
+    ),
     50000: ("internal server error", "retry later; if it persists, report the traceId to GeeLark support"),
 }
 
 AUTH_CODES = frozenset((40003, 40013, 40015, 40016))
 LOCKED_CODES = frozenset((40014,))
-# Codes worth another attempt for a read: rate limits and server-side trouble.
-RETRYABLE_CODES = frozenset((40007, 40017, 50000))
-# Codes meaning a write was refused and nothing was done: the one safe kind of write retry.
-WRITE_RETRYABLE_CODES = frozenset((40007, 40017, 47002))
+# Codes worth another attempt for a read: rate limits, the concurrency cap and server-side trouble.
+RETRYABLE_CODES = frozenset((40007, 40017, 47002, 50000))
+# Rate limits that lift with the API's minute: wait for the window, not a short backoff.
+WINDOW_CODES = frozenset((40007, 40017))
+# Over the concurrency cap: retried after a short backoff, with fewer requests in flight.
+CONCURRENCY_CODES = frozenset((47002,))
+# Refusals that mean nothing was done: the only codes a write is sent again for.
+REFUSED_CODES = WINDOW_CODES | CONCURRENCY_CODES
 # Codes whose envelope still carries per-item results of a batch.
 PARTIAL_CODES = frozenset((40006, 40009))
 
@@ -59,9 +72,13 @@ def describe_code(code):
 class GeeLarkError(Exception):
     """Any expected failure of the client. The message is complete and safe to show."""
 
+    # True when a write's answer was lost or inconclusive: the write may have been applied.
+    uncertain = False
+
     def __init__(self, message, endpoint=None, code=None, api_msg=None, trace_id=None,
-                 http_status=None, attempts=None, advice=None):
+                 http_status=None, attempts=None, advice=None, waited=None):
         self.message = message
+        self.waited = waited
         self.endpoint = endpoint
         self.code = code
         self.api_msg = api_msg
@@ -89,6 +106,8 @@ class GeeLarkError(Exception):
             details.append("traceId %s" % self.trace_id)
         if self.attempts:
             details.append("after %d attempt%s" % (self.attempts, "" if self.attempts == 1 else "s"))
+        if self.waited:
+            details.append("%.0f s spent waiting for the API's limits" % self.waited)
         if details:
             parts.append("(%s)" % ", ".join(details))
         text = " ".join(parts)
@@ -105,6 +124,8 @@ class GeeLarkError(Exception):
             "trace_id": self.trace_id,
             "http_status": self.http_status,
             "attempts": self.attempts,
+            "waited": self.waited,
+            "uncertain": self.uncertain,
         }
 
 
@@ -117,7 +138,12 @@ class TransportError(GeeLarkError):
 
 
 class UncertainWriteError(TransportError):
-    """A write whose answer was lost (timeout, reset, 5xx, garbage): it may have been applied."""
+    """A write's answer was lost (timeout, reset, 5xx, non-JSON): it may or may not have been applied.
+
+    Never retried: read the status and write again only where nothing changed.
+    """
+
+    uncertain = True
 
 
 class MalformedResponseError(TransportError):
@@ -137,7 +163,7 @@ class LockedError(APIError):
 
 
 class RateLimitError(APIError):
-    """Still rate limited (40007, 40017) after every retry."""
+    """Still rate limited (40007, 40017) or over the concurrency cap (47002) when the waiting ran out."""
 
 
 class IncompleteResultError(GeeLarkError):
@@ -152,7 +178,7 @@ def api_error(code, api_msg, endpoint, trace_id, attempts=None):
         cls = AuthError
     elif code in LOCKED_CODES:
         cls = LockedError
-    elif code in (40007, 40017):
+    elif code in REFUSED_CODES:
         cls = RateLimitError
     else:
         cls = APIError

@@ -43,6 +43,8 @@ def api_argument_spec():
         retry_backoff=dict(type="float", default=defaults["retry_backoff"]),
         retry_max_delay=dict(type="float", default=defaults["retry_max_delay"]),
         rate_limit=dict(type="int", default=defaults["rate_limit"]),
+        rate_limit_scope=dict(type="str", default=defaults["rate_limit_scope"], choices=["machine", "process"]),
+        rate_limit_wait=dict(type="float", default=defaults["rate_limit_wait"]),
         concurrency=dict(type="int", default=defaults["concurrency"]),
     )
 
@@ -65,8 +67,9 @@ class GeeLarkModule:
         return self.module.params
 
     def client(self):
+        # A module cannot print while it runs; a long wait for the rate budget becomes a warning.
         self._client = GeeLarkClient.from_options(self.module.params, log=self.module.debug,
-                                                  sources=self.credential_sources())
+                                                  notice=self.module.warn, sources=self.credential_sources())
         return self._client
 
     def warn_when_no_ids(self):
@@ -84,13 +87,10 @@ class GeeLarkModule:
         return sources
 
     def api_calls(self):
-        """What this run asked of the API: requests sent, retries among them, and seconds spent."""
-        transport = self._client.transport if self._client is not None else None
-        return {
-            "requests": transport.request_count if transport else 0,
-            "retries": transport.retry_count if transport else 0,
-            "seconds": round(time.monotonic() - self._started, 3),
-        }
+        """What this run asked of the API: requests, retries, waits and seconds (the transport's summary)."""
+        if self._client is None:
+            return {"requests": 0, "retries": 0, "seconds": round(time.monotonic() - self._started, 3)}
+        return self._client.summary()
 
     def fail_from(self, error, **result):
         """Fail the task with a GeeLark error's message and its structured details."""

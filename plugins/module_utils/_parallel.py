@@ -2,14 +2,22 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A bounded thread pool for independent API calls.
+"""A bounded thread pool for independent API calls, and the adaptive limit of requests in flight.
 
 Private to this collection: the API of this file may change without notice.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+# How an answer went, for AdaptiveLimit: clean, the API pushing back (rate limit, 429, 5xx), over
+# its concurrency cap (47002), or nothing to learn from (a client error, a cancelled request).
+CLEAN = "clean"
+PUSHBACK = "pushback"
+OVER_CAP = "over_cap"
+NEUTRAL = "neutral"
 
 
 class BoundedPool:
@@ -58,3 +66,73 @@ def run_parallel(func, items, concurrency, stop_event):
             if error is not None:
                 raise error
         return [future.result() for future in futures]
+
+
+class AdaptiveLimit:
+    """How many requests may be in flight now: grows while answers are clean, halves on pushback.
+
+    GeeLark caps concurrent requests per account at a number it does not publish (over it: 47002).
+    The limit starts at `start` and, like TCP, first doubles per round of clean answers (one more
+    slot per clean answer), then, after the first pushback, grows by one slot per round. A 47002
+    also remembers how many were in flight when it came: the limit stays below that level for the
+    rest of the run, so the cap is met a handful of times, not once per round. Never above
+    `maximum` (the `concurrency` option) nor below 1.
+    """
+
+    def __init__(self, maximum, start, stop_event):
+        self.maximum = max(1, int(maximum))
+        self.limit = max(1, min(self.maximum, int(start)))
+        self.ceiling = self.maximum
+        self.peak = 0
+        self.in_flight = 0
+        self._slow_start = True
+        self._clean_in_round = 0
+        # Requests let in before the last decrease met the old limit: their pushback is not news.
+        self._epoch = 1
+        self._decreased_at = 0
+        self._stop_event = stop_event
+        self._cond = threading.Condition()
+
+    def acquire(self):
+        """Wait for a slot; return a ticket for release(), or None (no slot) when the run is being stopped."""
+        with self._cond:
+            while self.in_flight >= self.limit:
+                if self._stop_event.is_set():
+                    return None
+                self._cond.wait(0.2)  # wakes now and then to see a stop
+            if self._stop_event.is_set():
+                return None
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return self._epoch
+
+    def release(self, ticket, outcome=CLEAN):
+        """Give the slot back, telling how the answer went: CLEAN, PUSHBACK, OVER_CAP or NEUTRAL."""
+        with self._cond:
+            level = self.in_flight
+            self.in_flight -= 1
+            if outcome == CLEAN:
+                self._grow()
+            elif outcome in (PUSHBACK, OVER_CAP):
+                if outcome == OVER_CAP:
+                    self.ceiling = max(1, min(self.ceiling, level - 1))
+                if ticket > self._decreased_at:
+                    self.limit = max(1, self.limit // 2)
+                    self._decreased_at = self._epoch
+                    self._epoch += 1
+                self.limit = min(self.limit, self.ceiling)
+                self._slow_start = False
+                self._clean_in_round = 0
+            self._cond.notify_all()
+
+    def _grow(self):
+        top = min(self.maximum, self.ceiling)
+        if self.limit >= top:
+            return
+        if self._slow_start:
+            self.limit += 1
+            return
+        self._clean_in_round += 1
+        if self._clean_in_round >= self.limit:
+            self._clean_in_round = 0
+            self.limit += 1

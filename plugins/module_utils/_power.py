@@ -242,7 +242,7 @@ class PowerRun:
 
     def _send(self, result, path, ids, accepted):
         """One pass of writes; return {id: error} for the phones whose answer was lost."""
-        lost: dict[str, UncertainWriteError] = {}
+        lost: dict[str, GeeLarkError] = {}
         body: dict[str, int] = {}
         if path == START_PATH and self.energy_saving is not None:
             body["energySavingMode"] = 1 if self.energy_saving else 0
@@ -260,6 +260,9 @@ class PowerRun:
                         result.fail(phone_id, error.code, "not sent: %s" % error)
                 break
             except APIError as error:
+                if error.uncertain:  # 50000 on a write: the server may have applied it before failing
+                    lost.update((i, error) for i in batch)
+                    continue
                 for phone_id in batch:
                     result.fail(phone_id, error.code, str(error))
                 continue

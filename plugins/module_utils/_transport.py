@@ -19,6 +19,7 @@ import traceback
 
 try:
     import requests
+    import requests.adapters
     import urllib3
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -27,16 +28,19 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 from ._errors import (
+    CONCURRENCY_CODES,
     ConfigError,
     GeeLarkError,
     MalformedResponseError,
+    REFUSED_CODES,
     RETRYABLE_CODES,
     TransportError,
     UncertainWriteError,
-    WRITE_RETRYABLE_CODES,
+    WINDOW_CODES,
     api_error,
 )
-from ._ratelimit import RateLimiter
+from ._parallel import CLEAN, NEUTRAL, OVER_CAP, PUSHBACK, AdaptiveLimit
+from ._ratelimit import SCOPE_MACHINE, SCOPES, WINDOW_SECONDS, RateLimiter
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
 DEFAULT_API_URL = "https://openapi.geelark.com"
@@ -46,6 +50,18 @@ DEFAULT_RETRY_BACKOFF = 1.0
 DEFAULT_RETRY_MAX_DELAY = 60.0
 # GeeLark documents 200 requests a minute per API; stay clear of it by default.
 DEFAULT_RATE_LIMIT = 180
+DEFAULT_RATE_LIMIT_SCOPE = SCOPE_MACHINE
+# Time one request may spend waiting for the API's limits (40007, 40017, 47002) before it fails:
+# enough for a few minute windows to roll over, far from the two-hour lock of 40014.
+DEFAULT_RATE_LIMIT_WAIT = 300.0
+# The most requests in flight at once; the adaptive limit starts lower and finds the API's cap.
+DEFAULT_CONCURRENCY = 32
+MAX_CONCURRENCY = 64
+START_PARALLELISM = 4
+# GeeLark counts requests per API per minute.
+API_WINDOW_SECONDS = 60.0
+# A wait longer than this is announced once through the notice hook, so a run does not look hung.
+NOTICE_AFTER_SECONDS = 5.0
 
 _EXCERPT_CHARS = 200
 _URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
@@ -56,12 +72,23 @@ class Cancelled(GeeLarkError):
 
 
 class _Retry(Exception):
-    """One attempt failed in a way worth another attempt."""
+    """One attempt failed in a way worth another attempt; `outcome` tells the adaptive limit why."""
 
-    def __init__(self, error, retry_after=None):
+    def __init__(self, error, retry_after=None, outcome=NEUTRAL):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.outcome = outcome
+
+
+class _Tries:
+    """The attempts of one request so far."""
+
+    def __init__(self):
+        self.attempt = 0
+        self.failures = 0  # transient failures, for the backoff
+        self.refusals = 0  # 47002 answers, for the backoff
+        self.waited = 0.0  # seconds spent waiting for the API's limits, bounded by rate_limit_wait
 
 
 def normalize_api_url(api_url):
@@ -88,13 +115,22 @@ class Transport:
 
     Reads are retried on connection errors, timeouts, HTTP 429 and 5xx, non-JSON bodies and the
     API codes of RETRYABLE_CODES, with exponential backoff and full jitter; Retry-After wins when
-    the server sends it. Every attempt is paced by the shared RateLimiter and signed afresh.
+    the server sends it. A rate limit (40007, 40017) waits for the API's minute to roll over and
+    shrinks this run's budget; over the concurrency cap (47002) the limit of requests in flight
+    halves. Writes (`write=True`) are sent again only after those refusals, which mean nothing
+    was done. Every attempt is paced by the RateLimiter (shared by this user's processes, by
+    default), let in by the AdaptiveLimit, and signed afresh.
     """
+
+    # Added to the rest of the minute after a 40007, so waiting clients do not all return at once.
+    window_jitter = (1.0, 4.0)
 
     def __init__(self, credentials, api_url=DEFAULT_API_URL, timeout=DEFAULT_TIMEOUT, validate_certs=True,
                  retries=DEFAULT_RETRIES, retry_backoff=DEFAULT_RETRY_BACKOFF,
                  retry_max_delay=DEFAULT_RETRY_MAX_DELAY, rate_limit=DEFAULT_RATE_LIMIT,
-                 log=None, session=None, stop_event=None):
+                 rate_limit_scope=DEFAULT_RATE_LIMIT_SCOPE, rate_limit_wait=DEFAULT_RATE_LIMIT_WAIT,
+                 concurrency=DEFAULT_CONCURRENCY, log=None, notice=None, session=None, stop_event=None,
+                 budget_dir=None, wall_clock=time.time, rate_window=API_WINDOW_SECONDS):
         if not HAS_REQUESTS and session is None:
             raise ConfigError("The Python library 'requests' is required",
                               advice="install it on the node that runs this: pip install requests")
@@ -104,6 +140,10 @@ class Transport:
         _check_number("retry_backoff", retry_backoff, minimum=0)
         _check_number("retry_max_delay", retry_max_delay, minimum=0)
         _check_number("rate_limit", rate_limit, minimum=0, integer=True)
+        _check_number("rate_limit_wait", rate_limit_wait, minimum=0)
+        check_concurrency(concurrency)
+        if rate_limit_scope not in SCOPES:
+            raise ConfigError("rate_limit_scope must be one of %s, got %r" % (", ".join(SCOPES), rate_limit_scope))
         self.credentials = credentials
         self.timeout = float(timeout)
         self.validate_certs = bool(validate_certs)
@@ -113,10 +153,20 @@ class Transport:
         self.retries = int(retries)
         self.retry_backoff = float(retry_backoff)
         self.retry_max_delay = float(retry_max_delay)
-        self.limiter = RateLimiter(int(rate_limit))
+        self.rate_limit_wait = float(rate_limit_wait)
         self.stop_event = stop_event or threading.Event()
         self._log = log
-        self._session = session or requests.Session()
+        self._notice = notice
+        self._noticed = False
+        self._wall_clock = wall_clock
+        # The API's counting window; a parameter so unit tests of the waiting can use a short one.
+        self.rate_window = float(rate_window)
+        self._budget_window = self.rate_window * WINDOW_SECONDS / API_WINDOW_SECONDS
+        self.limiter = RateLimiter(int(rate_limit), scope=rate_limit_scope, identity=_account_identity(credentials),
+                                   api_url=self.api_url, budget_dir=budget_dir, wall_clock=wall_clock,
+                                   warn=self._tell, window=self._budget_window)
+        self.parallelism = AdaptiveLimit(concurrency, START_PARALLELISM, self.stop_event)
+        self._session = session or _new_session(concurrency)
         self._session.headers.update({
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -125,42 +175,124 @@ class Transport:
         self._stats_lock = threading.Lock()
         self.request_count = 0
         self.retry_count = 0
+        self.rate_limited_count = 0
+        self.over_cap_count = 0
+        self._started = time.monotonic()
+        self._waiting = 0
+        self._waiting_since = 0.0
+        self._waited = 0.0
 
     def close(self):
         self._session.close()
 
+    def summary(self):
+        """What this transport did, for a module's result: counts and seconds."""
+        with self._stats_lock:
+            waited = self._waited + (time.monotonic() - self._waiting_since if self._waiting else 0.0)
+            return {
+                "requests": self.request_count,
+                "retries": self.retry_count,
+                "rate_limited": self.rate_limited_count,
+                "over_concurrency_cap": self.over_cap_count,
+                "peak_parallel": self.parallelism.peak,
+                "seconds_waiting_for_budget": round(waited, 3),
+                "seconds": round(time.monotonic() - self._started, 3),
+            }
+
     def post(self, path, body, retry=True, accept_codes=frozenset((0,)), write=False):
         """Send one API call; return the envelope (a dict with code, msg, traceId, data).
 
-        A write (write=True) is retried only on the codes that mean nothing was done; any other
-        failure to get an answer raises UncertainWriteError at once, since it may have been applied.
+        `write=True` marks a call that changes something: it is sent again only after an answer
+        that says nothing was done (40007, 40017, 47002); a lost or inconclusive answer raises an
+        error whose `uncertain` is True at once. `retry=False` sends it exactly once.
         """
-        attempts = self.retries + 1 if retry else 1
-        for attempt in range(1, attempts + 1):
-            self._sleep(self.limiter.reserve(path))
+        tries = _Tries()
+        while True:
+            tries.attempt += 1
+            budget_delay = self._wait_for_budget(path)
+            if tries.attempt > 1:
+                tries.waited += budget_delay  # after a refusal, pacing is part of waiting for the API's limits
+            ticket = self.parallelism.acquire()
+            if ticket is None:
+                raise Cancelled("The run was cancelled before all requests were sent")
             try:
-                return self._attempt(path, body, accept_codes, write)
+                envelope = self._attempt(path, body, accept_codes, write)
             except _Retry as retry_signal:
-                error = retry_signal.error
-                if write and error.code not in WRITE_RETRYABLE_CODES:
-                    raise UncertainWriteError(
-                        "The answer to %s was lost, so the write may have been applied: %s" % (path, error.message),
-                        endpoint=path, code=error.code, api_msg=error.api_msg, trace_id=error.trace_id,
-                        http_status=error.http_status, attempts=attempt,
-                        advice="read the phones' status before writing again") from None
-                if attempt == attempts:
-                    error.attempts = attempt
-                    raise error from None
-                delay = self._backoff(attempt, retry_signal.retry_after)
-                self._debug("%s: %s; attempt %d of %d, next in %.2fs" % (path, error.message, attempt, attempts, delay))
-                with self._stats_lock:
-                    self.retry_count += 1
+                self.parallelism.release(ticket, retry_signal.outcome)
+                failed = retry_signal
             except GeeLarkError as error:
-                if attempt > 1:
-                    error.attempts = attempt
+                self.parallelism.release(ticket, NEUTRAL)
+                if tries.attempt > 1:
+                    error.attempts = tries.attempt
+                    error.waited = tries.waited or None
                 raise
-            self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            except BaseException:
+                self.parallelism.release(ticket, NEUTRAL)
+                raise
+            else:
+                self.parallelism.release(ticket, CLEAN)
+                return envelope
+            delay = self._next_try(path, failed, tries, retry)
+            self._sleep(delay, counted=failed.error.code in WINDOW_CODES)
+
+    def _next_try(self, path, failed, tries, retry):
+        """Seconds to wait before the next attempt; raises the error when there is none to make."""
+        error = failed.error
+        code = error.code
+        if code in WINDOW_CODES:
+            self._shrink_budget(path)
+            delay = self._window_delay()
+        elif code in CONCURRENCY_CODES:
+            tries.refusals += 1
+            delay = self._backoff(tries.refusals, None)
+        else:
+            tries.failures += 1
+            delay = self._backoff(tries.failures, failed.retry_after)
+        limited = code in REFUSED_CODES
+        if not retry or tries.attempt > self.retries or (limited and tries.waited + delay > self.rate_limit_wait):
+            error.attempts = tries.attempt
+            error.waited = tries.waited or None
+            if limited and retry:
+                error.message += ("; still refused after waiting %.0f s in total over %d attempts (rate_limit_wait "
+                                  "%s s, retries %d)"
+                                  % (tries.waited, tries.attempt, _fmt(self.rate_limit_wait), self.retries))
+            raise error
+        if limited:
+            tries.waited += delay
+        self._debug("%s: %s; attempt %d, next in %.2fs" % (path, error.message, tries.attempt, delay))
+        with self._stats_lock:
+            self.retry_count += 1
+        if code in WINDOW_CODES and delay > NOTICE_AFTER_SECONDS:
+            self._warn_once("GeeLark answered %s (%s) on %s; waiting about %.0f s for its minute to roll over, "
+                            "at most %s s in all (rate_limit_wait)"
+                            % (code, "rate limited" if code == 40007 else "too many requests", path, delay,
+                               _fmt(self.rate_limit_wait)))
+        return delay
+
+    def _wait_for_budget(self, path):
+        delay = self.limiter.reserve(path)
+        if delay > NOTICE_AFTER_SECONDS:
+            self._warn_once("Requests to %s wait about %.0f s for their turn in the rate budget (%d a minute for this "
+                            "account%s)" % (path, delay, self.limiter.limit(path),
+                                            ", shared by every run on this machine" if self.limiter.scope ==
+                                            SCOPE_MACHINE and self.limiter.fallback_reason is None else ""))
+        self._sleep(delay, counted=True)
+        return max(0.0, delay)
+
+    def _shrink_budget(self, path):
+        """After a rate limit: this run allows itself what got through in the last window, at most."""
+        with self._stats_lock:
+            self.rate_limited_count += 1
+        if self.limiter.per_minute:
+            self.limiter.refused(path)
+            self._debug("%s: rate limited; this run now allows itself %d requests a minute there"
+                        % (path, self.limiter.limit(path)))
+
+    def _window_delay(self):
+        """Seconds until the API's minute can have rolled over: the rest of this minute, plus jitter."""
+        rest = self.rate_window - (self._wall_clock() % self.rate_window)
+        jitter = random.uniform(*self.window_jitter)  # noqa: S311 - jitter, not cryptography
+        return rest + jitter * self.rate_window / API_WINDOW_SECONDS
 
     def _attempt(self, path, body, accept_codes, write=False):
         headers = self.credentials.headers()  # signed right before sending, fresh on every retry
@@ -189,15 +321,14 @@ class Transport:
                        "only for a test server you trust",
             ) from None
         except requests.exceptions.Timeout:
-            raise _Retry(TransportError("No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
-                                        trace_id=trace_id, advice="raise timeout, or check the network")) from None
+            raise _lost(write, "No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
+                        trace_id=trace_id, advice="raise timeout, or check the network") from None
         except requests.exceptions.InvalidURL as exc:
             raise ConfigError("api_url %s is not usable: %s" % (self.api_url, _first_line(exc)),
                               endpoint=path) from None
         except requests.exceptions.RequestException as exc:
-            raise _Retry(TransportError("Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
-                                        trace_id=trace_id,
-                                        advice="check api_url (env GEELARK_API_URL), DNS and the network")) from None
+            raise _lost(write, "Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
+                        trace_id=trace_id, advice="check api_url (env GEELARK_API_URL), DNS and the network") from None
         self._debug("POST %s -> HTTP %s in %.3fs traceId %s"
                     % (path, response.status_code, time.monotonic() - started, trace_id))
         return self._read(path, response, trace_id, accept_codes, write)
@@ -205,18 +336,22 @@ class Transport:
     def _read(self, path, response, trace_id, accept_codes, write=False):
         status = response.status_code
         if status != 200:
-            error = TransportError("Unexpected HTTP answer: %s" % self._excerpt(response), endpoint=path,
-                                   http_status=status, trace_id=trace_id, advice=_http_advice(status))
-            if status == 429 or status >= 500:
-                raise _Retry(error, _retry_after(response.headers.get("Retry-After")))
+            message = "Unexpected HTTP answer: %s" % self._excerpt(response)
+            advice = _http_advice(status)
+            if status >= 500:
+                raise _lost(write, message, endpoint=path, http_status=status, trace_id=trace_id, advice=advice,
+                            retry_after=_retry_after(response.headers.get("Retry-After")), outcome=PUSHBACK)
+            error = TransportError(message, endpoint=path, http_status=status, trace_id=trace_id, advice=advice)
+            if status == 429 and not write:  # refused: for a write, the caller decides
+                raise _Retry(error, _retry_after(response.headers.get("Retry-After")), outcome=PUSHBACK)
             raise error
         try:
             text = response.content.decode("utf-8")
             envelope = json.loads(text)
         except (UnicodeDecodeError, ValueError):
-            raise _Retry(TransportError("The answer is not JSON: %s" % self._excerpt(response), endpoint=path,
-                                        http_status=status, trace_id=trace_id,
-                                        advice="check api_url (env GEELARK_API_URL); retry later")) from None
+            raise _lost(write, "The answer is not JSON: %s" % self._excerpt(response), endpoint=path,
+                        http_status=status, trace_id=trace_id,
+                        advice="check api_url (env GEELARK_API_URL); retry later") from None
         if not isinstance(envelope, dict):
             raise MalformedResponseError("The answer is JSON but not an object", endpoint=path, trace_id=trace_id)
         if any(form in text for secret in self.credentials.secrets for form in _forms(secret)):
@@ -229,8 +364,17 @@ class Transport:
             envelope["traceId"] = trace_id
             return envelope
         error = api_error(code, _text(envelope.get("msg")), path, trace_id)
-        if code in RETRYABLE_CODES or (write and code in WRITE_RETRYABLE_CODES):
-            raise _Retry(error)
+        if code in CONCURRENCY_CODES:
+            with self._stats_lock:
+                self.over_cap_count += 1
+            raise _Retry(error, outcome=OVER_CAP)
+        if code in REFUSED_CODES:
+            raise _Retry(error, outcome=PUSHBACK)
+        if code in RETRYABLE_CODES:
+            if write:
+                error.uncertain = True  # a server error on a write: it may have been applied
+                raise error
+            raise _Retry(error, outcome=PUSHBACK)
         raise error
 
     def _backoff(self, attempt, retry_after):
@@ -239,9 +383,41 @@ class Transport:
         return random.uniform(0, min(  # noqa: S311 - jitter, not cryptography
             self.retry_max_delay, self.retry_backoff * (2 ** (attempt - 1))))
 
-    def _sleep(self, seconds):
-        if self.stop_event.is_set() or (seconds > 0 and self.stop_event.wait(seconds)):
+    def _sleep(self, seconds, counted=False):
+        """Wait (Ctrl-C aware); `counted` waits add to seconds_waiting_for_budget, as wall time."""
+        if self.stop_event.is_set():
             raise Cancelled("The run was cancelled before all requests were sent")
+        if seconds <= 0:
+            return
+        if counted:
+            with self._stats_lock:
+                if not self._waiting:
+                    self._waiting_since = time.monotonic()
+                self._waiting += 1
+        try:
+            if self.stop_event.wait(seconds):
+                raise Cancelled("The run was cancelled before all requests were sent")
+        finally:
+            if counted:
+                with self._stats_lock:
+                    self._waiting -= 1
+                    if not self._waiting:
+                        self._waited += time.monotonic() - self._waiting_since
+
+    def _warn_once(self, sentence):
+        """Tell the caller, once per run, that the run waits (or shares less) than it might expect."""
+        with self._stats_lock:
+            if self._noticed:
+                self._debug(sentence)
+                return
+            self._noticed = True
+        self._tell(sentence)
+
+    def _tell(self, sentence):
+        if self._notice:
+            self._notice(sentence)
+        else:
+            self._debug(sentence)
 
     def _scrub(self, text):
         """The text with every credential masked, also in its JSON-escaped form: answers may quote them."""
@@ -288,6 +464,36 @@ def _http_advice(status):
     if status >= 500:
         return "the API is having trouble; retry later"
     return "check api_url (env GEELARK_API_URL): it must be the GeeLark API's base URL"
+
+
+def _lost(write, message, retry_after=None, outcome=NEUTRAL, **details):
+    """A failure where the answer was lost: retried for a read; for a write, the write may have happened."""
+    if write:
+        details["advice"] = "read the status of what the write was meant to change before sending it again"
+        return UncertainWriteError(message + "; the write may or may not have been applied", **details)
+    return _Retry(TransportError(message, **details), retry_after, outcome=outcome)
+
+
+def _new_session(concurrency):
+    """A keep-alive session whose pool holds a connection for every request that may be in flight."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(1, concurrency))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _account_identity(credentials):
+    """Who the API counts requests against: the token, or the app ID (hashed before any use)."""
+    token = getattr(credentials, "_token", None)
+    if token:
+        return "token:" + token
+    return "app:" + str(getattr(credentials, "_app_id", None) or "")
+
+
+def check_concurrency(concurrency):
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ConfigError("concurrency must be a whole number from 1 to %d, got %r" % (MAX_CONCURRENCY, concurrency))
 
 
 def _retry_after(value):

@@ -209,6 +209,13 @@ by_status:
   returned: always
   type: dict
   sample: {"started": ["601876382020062634"], "starting": [], "shut_down": [], "expired": []}
+api_calls:
+  description:
+    - What the task asked of the API, as M(geelark.cloudphone.geelark_phone_status) returns it (requests,
+      retries, rate-limited answers, waits for the rate budget, seconds).
+  returned: always
+  type: dict
+  sample: {"requests": 6, "retries": 0, "seconds": 12.5}
 error:
   description: Details of the API error that failed the task before it could account for every phone.
   returned: when an API call failed as a whole
@@ -269,6 +276,7 @@ def main():
     for warning in power.warnings:
         module.warn(warning)
     result = power.as_dict()
+    result["api_calls"] = geelark.api_calls()
     if module._diff:
         result["diff"] = power.diff()
     if result["failures"]:

@@ -163,8 +163,24 @@ api_calls:
       description: How many of them were retries of a failed attempt.
       type: int
       sample: 0
+    rate_limited:
+      description: How many answers were 40007 or 40017 (rate limited); each was retried after the API's minute.
+      type: int
+      sample: 0
+    over_concurrency_cap:
+      description: How many answers were 47002 (too many requests in flight); each was retried with fewer in flight.
+      type: int
+      sample: 0
+    peak_parallel:
+      description: The most requests in flight at once.
+      type: int
+      sample: 2
+    seconds_waiting_for_budget:
+      description: Seconds spent waiting for a turn in the rate budget shared by every run on this machine.
+      type: float
+      sample: 0.0
     seconds:
-      description: Wall time of the task in the module, in seconds.
+      description: Wall time of the task's API work, in seconds.
       type: float
       sample: 0.412
 error:

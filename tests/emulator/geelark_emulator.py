@@ -12,7 +12,7 @@ endpoint reports expired phones), and the status endpoint answers in its own ord
 Test switches live under /_emulator/ (no auth; loopback only):
   GET  /_emulator/stats            request counters, peak concurrency, busiest minute, leaks
   POST /_emulator/reset            zero the counters and drop queued faults
-  POST /_emulator/config           {"latency": s, "rate_limit": per_minute}
+  POST /_emulator/config           {"latency": s, "rate_limit": per_minute, "max_in_flight": n}
   POST /_emulator/faults           {"faults": [{"kind": ...}, ...]} queued, one per API request
   POST /_emulator/phones/status    {"ids": [...], "status": n, "on_read": k} the phones answer status n from
                                    their k-th status read on (counted from now; k=1: the next read); or
@@ -112,6 +112,7 @@ FAULT_REQUIRED = {"code": {"code"}}
 CONFIG_CHECKS = {
     "latency": lambda value: _is_number(value) and value >= 0,
     "rate_limit": lambda value: _is_whole(value) and value >= 0,
+    "max_in_flight": lambda value: _is_whole(value) and value >= 0,
 }
 
 
@@ -212,7 +213,8 @@ class ApiFailure(Exception):
 class EmulatorState:
     """Fleet, switches and counters, shared by the handler threads under one lock."""
 
-    def __init__(self, phones, token=None, app_id=None, api_key=None, latency=0.0, rate_limit=0, seed=1):
+    def __init__(self, phones, token=None, app_id=None, api_key=None, latency=0.0, rate_limit=0, seed=1,
+                 max_in_flight=0):
         self.lock = threading.Lock()
         self.phones = collections.OrderedDict((p["id"], p) for p in phones)
         self.token = token
@@ -220,6 +222,7 @@ class EmulatorState:
         self.api_key = api_key
         self.latency = latency
         self.rate_limit = rate_limit
+        self.max_in_flight = max_in_flight  # GeeLark's concurrency cap: above it, 47002 (0: none)
         self.rng = random.Random(seed)
         self.faults = collections.deque()
         # Pending status changes: timed ones [(when, id, status)], and per phone, read-counted ones
@@ -244,6 +247,7 @@ class EmulatorState:
         self.status_reads = collections.Counter()
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.over_cap = 0
         self.secret_leaks = 0
         self.user_agents = set()
         self.trace_ids = []
@@ -258,6 +262,7 @@ class EmulatorState:
             "total_requests": sum(self.requests.values()),
             "codes": {str(k): v for k, v in self.codes.items()},
             "peak_in_flight": self.peak_in_flight,
+            "over_cap": self.over_cap,
             "busiest_minute": dict(self.busiest_minute),
             "status_reads": dict(self.status_reads),
             "secret_leaks": self.secret_leaks,
@@ -376,8 +381,16 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.in_flight += 1
             state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
-            fault = self._take_fault()
+            over_cap = bool(state.max_in_flight) and state.in_flight > state.max_in_flight
+            if over_cap:
+                state.over_cap += 1
+                state.requests[self.path] += 1
+                self._count_arrival()
+            fault = None if over_cap else self._take_fault()
         try:
+            if over_cap:  # refused at the door, at once, like a server shedding load
+                self._envelope(self.headers.get("traceId") or "", 47002, "too many concurrent requests, try later")
+                return
             if state.latency:
                 time.sleep(state.latency)
             self._api(raw, fault)
@@ -786,9 +799,10 @@ class Emulator:
     """The emulator in a background thread of this process: `with Emulator(phones=10) as emu: emu.url`."""
 
     def __init__(self, phones=0, token=None, app_id=None, api_key=None, latency=0.0, rate_limit=0, seed=1,
-                 host="127.0.0.1", port=0, fleet=None, ssl_context=None):
+                 host="127.0.0.1", port=0, fleet=None, ssl_context=None, max_in_flight=0):
         self.state = EmulatorState(fleet if fleet is not None else make_fleet(phones, seed), token=token,
-                                   app_id=app_id, api_key=api_key, latency=latency, rate_limit=rate_limit, seed=seed)
+                                   app_id=app_id, api_key=api_key, latency=latency, rate_limit=rate_limit, seed=seed,
+                                   max_in_flight=max_in_flight)
         self.server = _Server((host, port), Handler)
         self.server.daemon_threads = True
         self.server.state = self.state
@@ -871,7 +885,7 @@ _CONTROL_HELP = """control endpoints (no auth, loopback only; JSON bodies; an un
   GET  /_emulator/stats          request counters per path, API codes answered, peak requests in
                                  flight, busiest minute per path, status reads per phone, secret leaks
   POST /_emulator/reset          {}  zero the counters and drop queued faults
-  POST /_emulator/config         {"latency": seconds, "rate_limit": per_minute}
+  POST /_emulator/config         {"latency": seconds, "rate_limit": per_minute, "max_in_flight": n}
   POST /_emulator/faults         {"faults": [{"kind": KIND, ...}, ...]}  queued; each is played on one
                                  API request (of "path" only, when given):
                                    http    status, body, headers, content_type: an HTTP answer as is
@@ -914,6 +928,9 @@ def build_parser():
                         help="seconds added to every API answer (default: %(default)s)")
     parser.add_argument("--rate-limit", type=int, default=0,
                         help="requests per minute per API path before error 40007 (default: 0, no limit)")
+    parser.add_argument("--max-in-flight", type=int, default=0,
+                        help="answer 47002 (too many concurrent requests) above this many API requests in flight "
+                             "(default: 0, no cap)")
     parser.add_argument("--url-file", help="write the base URL (http://127.0.0.1:PORT) to this file once listening")
     return parser
 
@@ -921,7 +938,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     emulator = Emulator(phones=args.phones, token=args.token, app_id=args.app_id, api_key=args.api_key,
-                        latency=args.latency, rate_limit=args.rate_limit, seed=args.seed, port=args.port)
+                        latency=args.latency, rate_limit=args.rate_limit, seed=args.seed, port=args.port,
+                        max_in_flight=args.max_in_flight)
     if args.url_file:
         with open(args.url_file, "w") as handle:
             handle.write(emulator.url + "\n")

@@ -52,6 +52,7 @@ def ansible_env(**extra):
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_RETRY_FILES_ENABLED="0",
         PATH=BIN + os.pathsep + env.get("PATH", ""),
+        GEELARK_RATE_BUDGET_DIR=os.environ["GEELARK_RATE_BUDGET_DIR"],  # the session's own (tests/conftest.py)
     )
     env.update(extra)
     return env

@@ -50,7 +50,8 @@ def test_a_fault_the_emulator_cannot_play_is_refused_with_400(emulator, fault, f
 
 
 @pytest.mark.parametrize("name, payload, fragment", [
-    ("config", {"latency": 0.1, "ratelimit": 5}, "config does not take ratelimit; it takes: latency, rate_limit"),
+    ("config", {"latency": 0.1, "ratelimit": 5},
+     "config does not take ratelimit; it takes: latency, max_in_flight, rate_limit"),
     ("config", {"latency": -1}, "config latency must be a number of at least 0"),
     ("config", {"rate_limit": "fast"}, "config rate_limit must be a number of at least 0"),
     ("faults", {"fault": [{"kind": "reset"}]}, "faults does not take fault"),

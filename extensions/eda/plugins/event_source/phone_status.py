@@ -99,13 +99,26 @@ options:
     type: float
     default: 60
   rate_limit:
-    description: Requests per minute allowed per API endpoint; V(0) turns pacing off.
+    description:
+      - Requests per minute allowed per API endpoint; V(0) turns pacing off.
+      - With O(rate_limit_scope=machine) the budget is shared by every process of this user on this machine
+        that calls the same account at the same O(api_url) (playbooks, inventories and this source alike).
     type: int
     default: 180
+  rate_limit_scope:
+    description: V(machine) shares the budget across processes (file locks); V(process) keeps one per process.
+    type: str
+    choices: [machine, process]
+    default: machine
+  rate_limit_wait:
+    description: The longest time, in seconds, one request waits in all for the API's rate limits (40007, 40017, 47002).
+    type: float
+    default: 300
   concurrency:
-    description: Requests in flight at once (1 to 64).
+    description:
+      - The most requests in flight at once (1 to 64); the client starts lower and grows while answers are clean.
     type: int
-    default: 8
+    default: 32
 """
 
 EXAMPLES = r"""

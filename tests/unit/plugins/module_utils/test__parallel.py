@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._parallel import run_parallel
+from ansible_collections.geelark.cloudphone.plugins.module_utils._parallel import (
+    CLEAN,
+    NEUTRAL,
+    OVER_CAP,
+    PUSHBACK,
+    AdaptiveLimit,
+    run_parallel,
+)
 
 
 def test_results_keep_the_order_of_the_items():
@@ -48,3 +55,60 @@ def test_the_first_error_is_raised_here_and_stops_the_rest():
         run_parallel(work, range(50), 2, stop)
     assert stop.is_set()
     assert len(started) < 50
+
+
+def limit(maximum=32, start=4):
+    return AdaptiveLimit(maximum, start, threading.Event())
+
+
+def serve(gate, answers):
+    """Let one request in per answer and release it with that outcome; return the limits seen."""
+    seen = []
+    for outcome in answers:
+        ticket = gate.acquire()
+        gate.release(ticket, outcome)
+        seen.append(gate.limit)
+    return seen
+
+
+def test_the_limit_grows_with_clean_answers_up_to_the_maximum():
+    gate = limit(maximum=10, start=4)
+    assert serve(gate, [CLEAN] * 8) == [5, 6, 7, 8, 9, 10, 10, 10]
+
+
+def test_pushback_halves_the_limit_and_growth_becomes_one_per_round():
+    gate = limit(maximum=32, start=16)
+    assert serve(gate, [PUSHBACK]) == [8]
+    assert serve(gate, [CLEAN] * 8) == [8] * 7 + [9]  # one more slot per round of 8 clean answers
+    assert serve(gate, [NEUTRAL] * 3) == [9] * 3
+
+
+def test_answers_to_requests_sent_before_a_decrease_do_not_halve_again():
+    gate = limit(maximum=32, start=16)
+    tickets = [gate.acquire() for dummy in range(10)]
+    for ticket in tickets:
+        gate.release(ticket, PUSHBACK)  # ten answers of one overloaded round
+    assert gate.limit == 8
+
+
+def test_over_the_cap_the_limit_stays_below_the_level_that_met_it():
+    gate = limit(maximum=32, start=10)
+    tickets = [gate.acquire() for dummy in range(7)]
+    gate.release(tickets[0], OVER_CAP)  # 7 in flight: one too many
+    for ticket in tickets[1:]:
+        gate.release(ticket, CLEAN)
+    assert gate.ceiling == 6
+    serve(gate, [CLEAN] * 200)
+    assert gate.limit == 6
+
+
+def test_acquire_blocks_at_the_limit_and_a_stop_wakes_it():
+    stop = threading.Event()
+    gate = AdaptiveLimit(4, 1, stop)
+    gate.acquire()
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(gate.acquire()))
+    waiter.start()
+    stop.set()
+    waiter.join(timeout=10)
+    assert got == [None] and gate.in_flight == 1

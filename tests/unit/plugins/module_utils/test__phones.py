@@ -304,7 +304,7 @@ def test_a_fleet_read_survives_a_mix_of_transient_faults_with_every_phone(emulat
         {"kind": "code", "code": 40017, "msg": "too many requests"},
         {"kind": "raw", "body": "<html>upstream error</html>"},
     )
-    client = make_client(concurrency=4, timeout=3, retries=8)
+    client = make_client(concurrency=4, timeout=3, retries=8, rate_window=1.0)  # 40007 waits for the window
     items, report = client.fleet_status()
     truth = emulator.true_status()
     assert [i["id"] for i in items] == list(truth)

@@ -4,11 +4,22 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit import RateLimiter, RequestBudget
+from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit import (
+    ENV_BUDGET_DIR,
+    SCOPE_MACHINE,
+    SCOPE_PROCESS,
+    WINDOW_SECONDS,
+    RateLimiter,
+    RequestBudget,
+    SharedBudget,
+    budget_file_name,
+    default_budget_dir,
+)
 
 
 class FakeClock:
@@ -46,6 +57,7 @@ def test_no_sliding_window_ever_holds_more_than_the_budget():
 
 def test_endpoints_have_separate_budgets():
     limiter = RateLimiter(2, clock=FakeClock())
+    assert limiter.scope == SCOPE_PROCESS
     assert [limiter.reserve("/a"), limiter.reserve("/a"), limiter.reserve("/b")] == [0, 0, 0]
     assert limiter.reserve("/a") > 0
 
@@ -77,3 +89,128 @@ def test_reservations_are_thread_safe():
 def test_budget_must_be_positive():
     with pytest.raises(ValueError):
         RequestBudget(0)
+
+
+def test_a_shrunk_budget_paces_at_the_lower_rate():
+    clock = FakeClock()
+    limiter = RateLimiter(180, clock=clock)
+    limiter.shrink("/a", 2)
+    assert [limiter.reserve("/a") for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
+    limiter.shrink("/a", 50)  # never grows back within a run
+    assert limiter.limit("/a") == 2 and limiter.limit("/b") == 180
+
+
+def test_processes_sharing_a_directory_share_one_budget(tmp_path):
+    clock = FakeClock()
+    first, second = (RateLimiter(3, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
+                                 budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(2))
+    assert [first.reserve("/a"), second.reserve("/a"), first.reserve("/a")] == [0, 0, 0]
+    assert second.reserve("/a") == WINDOW_SECONDS
+    assert first.reserve("/b") == 0  # another endpoint, another file
+    other_account = RateLimiter(3, scope=SCOPE_MACHINE, identity="token:xyz", api_url="https://x",
+                                budget_dir=str(tmp_path), wall_clock=clock)
+    assert other_account.reserve("/a") == 0
+    assert first.fallback_reason is None and len(os.listdir(tmp_path)) == 3
+
+
+def test_budget_files_are_named_by_a_hash_and_hold_only_times(tmp_path):
+    limiter = RateLimiter(3, scope=SCOPE_MACHINE, identity="token:secret-token-value", api_url="https://x",
+                          budget_dir=str(tmp_path / "budget"))
+    limiter.reserve("/open/v1/phone/status")
+    (name,) = os.listdir(tmp_path / "budget")
+    assert name == budget_file_name("token:secret-token-value", "https://x", "/open/v1/phone/status")
+    assert "secret" not in name
+    text = (tmp_path / "budget" / name).read_text()
+    assert [float(line) for line in text.split()] and "secret" not in text
+    assert (tmp_path / "budget").stat().st_mode & 0o777 == 0o700
+
+
+def test_torn_or_foreign_lines_in_a_budget_file_are_ignored(tmp_path):
+    path = tmp_path / "state"
+    path.write_text("garbage\n1000.0\n10")  # a killed writer's leftovers
+    budget = SharedBudget(str(path), 2, clock=FakeClock(), window=60)
+    assert budget.reserve() == 0  # 1000.0 still counts, 10 is long gone
+    assert budget.reserve() == 60
+
+
+def test_threads_of_one_process_share_the_file_budget_without_losing_a_slot(tmp_path):
+    clock = FakeClock()
+    limiter = RateLimiter(20, scope=SCOPE_MACHINE, identity="app:1", api_url="https://x", budget_dir=str(tmp_path),
+                          wall_clock=clock)
+    waits = []
+    lock = threading.Lock()
+
+    def worker():
+        for dummy in range(10):
+            wait = limiter.reserve("/a")
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=worker) for dummy in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(waits) == [0] * 20 + [WINDOW_SECONDS] * 20 + [2 * WINDOW_SECONDS] * 20
+
+
+@pytest.mark.parametrize("make_unusable", ["file", "group_writable"])
+def test_an_unusable_directory_falls_back_to_a_process_budget_and_warns_once(tmp_path, make_unusable):
+    target = tmp_path / "budget"
+    if make_unusable == "file":
+        target.write_text("")
+    else:
+        target.mkdir(mode=0o700)
+        target.chmod(0o777)
+    warnings = []
+    limiter = RateLimiter(2, scope=SCOPE_MACHINE, identity="app:1", api_url="https://x", budget_dir=str(target),
+                          clock=FakeClock(), warn=warnings.append)
+    assert [limiter.reserve("/a"), limiter.reserve("/a"), limiter.reserve("/b")] == [0, 0, 0]
+    assert limiter.reserve("/a") > 0  # still paced, per process
+    assert len(warnings) == 1 and "rate_limit_scope: process" in warnings[0]
+    assert limiter.fallback_reason
+
+
+def test_process_scope_never_touches_the_disk(tmp_path):
+    limiter = RateLimiter(2, scope=SCOPE_PROCESS, identity="app:1", api_url="https://x", budget_dir=str(tmp_path / "b"))
+    limiter.reserve("/a")
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_default_directory_is_per_user(tmp_path):
+    assert default_budget_dir({ENV_BUDGET_DIR: "/somewhere"}) == "/somewhere"
+    assert default_budget_dir({"XDG_RUNTIME_DIR": str(tmp_path)}) == str(tmp_path / "geelark.cloudphone" / "budget")
+    assert default_budget_dir({"XDG_RUNTIME_DIR": str(tmp_path / "missing")}).endswith(
+        os.path.join(".cache", "geelark.cloudphone", "budget"))
+
+
+def test_grants_from_a_clock_that_was_set_back_do_not_stall_the_budget(tmp_path):
+    path = tmp_path / "state"
+    path.write_text("%f\n" % (1000.0 + 86400))  # booked "tomorrow" before the clock was corrected
+    budget = SharedBudget(str(path), 1, clock=FakeClock(), window=60)
+    assert budget.reserve() == 0
+
+
+def test_after_a_refusal_the_budget_shrinks_to_what_got_through_on_the_whole_machine(tmp_path):
+    clock = FakeClock()
+    forks = [RateLimiter(180, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
+                         budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(10)]
+    for fork in forks:  # one request each, as one task per host on ten forks sends
+        assert fork.reserve("/a") == 0
+    clock.now += 1
+    for fork in forks[6:]:  # the API allowed six: the last four were refused
+        fork.refused("/a")
+    assert [fork.limit("/a") for fork in forks[6:]] == [9, 8, 7, 6]  # not one each: the machine got six through
+    assert forks[0].limit("/a") == 180  # a run that met no refusal keeps its budget
+
+
+def test_a_refusal_in_a_process_budget_counts_this_process_only():
+    clock = FakeClock()
+    limiter = RateLimiter(180, clock=clock)
+    for dummy in range(5):
+        limiter.reserve("/a")
+    clock.now += 1
+    limiter.refused("/a")
+    limiter.refused("/a")
+    assert limiter.limit("/a") == 3
+    assert limiter.reserve("/a") == pytest.approx(WINDOW_SECONDS - 1)  # the fourth request waits for the window

@@ -17,9 +17,10 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import 
     MalformedResponseError,
     RateLimitError,
     TransportError,
+    UncertainWriteError,
 )
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH
-from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import _retry_after
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import Cancelled, _retry_after
 from ansible_collections.geelark.cloudphone.plugins.module_utils._version import COLLECTION_VERSION
 
 from ...conftest import API_KEY, APP_ID, TOKEN
@@ -87,7 +88,7 @@ def test_hard_api_codes_fail_on_the_first_attempt(emulator, make_client, code, e
 ])
 def test_transient_faults_are_retried_until_success(emulator, make_client, fault):
     emulator.queue_faults(fault, fault)
-    client = make_client()
+    client = make_client(rate_window=1.0)  # a 40007 waits for the API's window, here a short one
     assert client.transport.post(LIST_PATH, PAGE)["data"]["total"] == 250
     assert emulator.stats()["total_requests"] == 3
     assert client.transport.retry_count == 2
@@ -112,10 +113,103 @@ def test_retries_are_bounded_and_the_error_counts_attempts(emulator, make_client
     assert emulator.stats()["total_requests"] == 3
 
 
-def test_rate_limit_still_failing_after_retries_is_a_rate_limit_error(emulator, make_client):
-    emulator.queue_faults(*[{"kind": "code", "code": 40007}] * 5)
-    with pytest.raises(RateLimitError, match="lower rate_limit"):
-        make_client(retries=1).transport.post(LIST_PATH, PAGE)
+def test_rate_limit_still_failing_when_the_wait_runs_out_says_how_long_and_how_often(emulator, make_client):
+    emulator.queue_faults(*[{"kind": "code", "code": 40007}] * 10)
+    with pytest.raises(RateLimitError) as info:
+        make_client(retries=9, rate_window=0.5, rate_limit_wait=1.2).transport.post(LIST_PATH, PAGE)
+    text = str(info.value)
+    assert "still refused after waiting" in text and "rate_limit_wait 1.2 s" in text
+    assert info.value.attempts == emulator.stats()["total_requests"] >= 2
+    assert info.value.waited and "lower rate_limit or concurrency" not in text
+
+
+def test_a_40007_waits_for_the_window_and_shrinks_this_runs_budget(emulator, make_client):
+    emulator.queue_faults({"kind": "code", "code": 40007})
+    client = make_client(rate_window=1.0)
+    client.transport.window_jitter = (0.0, 0.0)
+    assert client.transport.post(LIST_PATH, PAGE)["code"] == 0
+    assert client.transport.limiter.limit(LIST_PATH) == 1  # nothing had got through in the window
+    summary = client.transport.summary()
+    assert (summary["requests"], summary["retries"], summary["rate_limited"]) == (2, 1, 1)
+    assert summary["seconds_waiting_for_budget"] > 0
+
+
+def test_the_window_wait_lasts_the_rest_of_the_minute_plus_jitter(make_client):
+    client = make_client()
+    client.transport._wall_clock = lambda: 60 * 28_333_334 + 45.0  # 45 s into a minute
+    assert 15 + 1 <= client.transport._window_delay() <= 15 + 4
+
+
+def test_a_long_wait_is_announced_once_with_the_expected_time(emulator, make_client):
+    told = []
+    client = make_client(notice=lambda sentence: (told.append(sentence), client.transport.stop_event.set()))
+    emulator.queue_faults({"kind": "code", "code": 40007})
+    with pytest.raises(Cancelled):
+        client.transport.post(LIST_PATH, PAGE)
+    assert len(told) == 1 and "40007" in told[0] and "waiting about" in told[0] and "rate_limit_wait" in told[0]
+
+
+def test_47002_is_retried_for_reads_and_halves_the_parallelism(emulator, make_client):
+    emulator.queue_faults({"kind": "code", "code": 47002}, {"kind": "code", "code": 47002})
+    client = make_client(concurrency=16)
+    before = client.transport.parallelism.limit
+    assert client.transport.post(LIST_PATH, PAGE)["code"] == 0
+    assert client.transport.summary()["over_concurrency_cap"] == 2
+    assert client.transport.parallelism.limit < before
+
+
+def test_the_connection_pool_holds_every_request_in_flight(make_client):
+    client = make_client(concurrency=40)
+    assert client.transport._session.get_adapter("http://127.0.0.1")._pool_maxsize == 40
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "http", "status": 502},
+    {"kind": "http", "status": 503},
+    {"kind": "reset"},
+    {"kind": "raw", "body": "<html>gateway</html>"},
+    {"kind": "hang", "seconds": 1.0},
+])
+def test_a_write_whose_answer_was_lost_is_never_sent_again(emulator, make_client, fault):
+    emulator.queue_faults(fault)
+    with pytest.raises(UncertainWriteError) as info:
+        make_client(timeout=0.3).transport.post(LIST_PATH, PAGE, write=True)
+    assert info.value.uncertain and "may or may not have been applied" in str(info.value)
+    assert emulator.stats()["total_requests"] == 1
+
+
+def test_a_write_refused_by_http_429_or_50000_is_not_sent_again(emulator, make_client):
+    emulator.queue_faults({"kind": "http", "status": 429}, {"kind": "code", "code": 50000})
+    client = make_client()
+    with pytest.raises(TransportError) as refused:
+        client.transport.post(LIST_PATH, PAGE, write=True)
+    assert not refused.value.uncertain
+    with pytest.raises(APIError) as server_error:
+        client.transport.post(LIST_PATH, PAGE, write=True)
+    assert server_error.value.uncertain and server_error.value.code == 50000
+    assert emulator.stats()["total_requests"] == 2
+
+
+@pytest.mark.parametrize("code", [40007, 40017, 47002])
+def test_a_write_refused_because_nothing_was_done_is_sent_again(emulator, make_client, code):
+    emulator.queue_faults({"kind": "code", "code": code})
+    client = make_client(rate_window=0.5)
+    assert client.transport.post(LIST_PATH, PAGE, write=True)["code"] == 0
+    assert emulator.stats()["total_requests"] == 2
+
+
+def test_40014_fails_at_once_with_the_two_hour_advice(emulator, make_client):
+    emulator.queue_faults({"kind": "code", "code": 40014})
+    with pytest.raises(LockedError, match="2 hours"):
+        make_client().transport.post(LIST_PATH, PAGE)
+    assert emulator.stats()["total_requests"] == 1
+
+
+@pytest.mark.parametrize("option, value", [("rate_limit_scope", "everywhere"), ("rate_limit_wait", -1),
+                                           ("concurrency", 65)])
+def test_bad_budget_options_are_refused(make_client, option, value):
+    with pytest.raises(ConfigError, match=option):
+        make_client(**{option: value})
 
 
 def test_writes_are_not_retried(emulator, make_client):

@@ -203,7 +203,7 @@ def test_the_budget_is_kept_when_polls_come_faster_than_it_allows(emulator, monk
         client = build(options, **kwargs)
         client.transport.limiter = RateLimiter(options["rate_limit"], clock=lambda: clock[0])
 
-        def wait_then_send(seconds):
+        def wait_then_send(seconds, counted=False):
             clock[0] += seconds
             sent_at.append(clock[0])
 
