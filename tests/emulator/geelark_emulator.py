@@ -866,6 +866,7 @@ class Emulator:
         """How many start or stop calls have named this phone."""
         with self.state.lock:
             return self.state.power_writes[phone_id]
+
     def send_callback(self, payload, **options):
         """Send one GeeLark callback (see send_callback) and return its HTTP status, body and traceId."""
         return send_callback(self.state, payload, **options)
