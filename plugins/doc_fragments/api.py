@@ -58,12 +58,14 @@ options:
     description:
       - Base of the exponential backoff between retries, in seconds; each wait is random between
         zero and O(retry_backoff) times two to the power of the attempt number (full jitter).
-      - A C(Retry-After) header sent by the server replaces the computed wait, but the wait is still capped at O(retry_max_delay).
+      - A C(Retry-After) header sent by the server replaces the computed wait, but the wait is still capped
+        at O(retry_max_delay).
     type: float
     default: 1
   retry_max_delay:
     description:
-      - Upper bound, in seconds, of any single wait between two attempts after a transient failure, including one asked for by a C(Retry-After) header.
+      - Upper bound, in seconds, of any single wait between two attempts after a transient failure, including
+        one asked for by a C(Retry-After) header.
     type: float
     default: 60
   rate_limit:
