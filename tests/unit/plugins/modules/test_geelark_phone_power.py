@@ -4,50 +4,19 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_power
 
-from ...conftest import API_KEY, TOKEN
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
-            yield
-
 
 @pytest.fixture
-def run(emulator, capsys, monkeypatch):
-    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-    def runner(**args):
-        args.setdefault("api_url", emulator.url)
-        args.setdefault("token", TOKEN)
-        args.setdefault("retry_backoff", 0.01)
-        args.setdefault("poll_interval", 1)
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as exit_info:
-                geelark_phone_power.main()
-        out = capsys.readouterr().out
-        for secret in (TOKEN, API_KEY, emulator.state.live_view_secret):
-            assert secret not in out
-        result = json.loads(out)
-        assert (exit_info.value.code == 0) == (not result.get("failed"))
-        return result
-
-    return runner
+def run(run_module):
+    return functools.partial(run_module, geelark_phone_power.main, poll_interval=1)
 
 
 def with_status(emulator, status, count):

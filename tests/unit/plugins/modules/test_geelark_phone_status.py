@@ -4,59 +4,21 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import socket
-import sys
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_status
 
+from .conftest import warning_texts
 from ...conftest import API_KEY, APP_ID, TOKEN
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
-            yield
-
-
 @pytest.fixture
-def run(emulator, capsys, monkeypatch):
-    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    # Once controller code is imported (the inventory tests do), ansible-core 2.19 sends module warnings
-    # to the controller's display instead of the result; a module run by Ansible never sees that.
-    internal = sys.modules.get("ansible.module_utils._internal")
-    if internal is not None and hasattr(internal, "is_controller"):
-        monkeypatch.setattr(internal, "is_controller", False)
-
-    def runner(**args):
-        args.setdefault("api_url", emulator.url)
-        args.setdefault("retry_backoff", 0.01)
-        if "app_id" not in args:
-            args.setdefault("token", TOKEN)
-        args = dict((k, v) for k, v in args.items() if v is not None)  # absent, as when a task omits it
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as exit_info:
-                geelark_phone_status.main()
-        result = json.loads(capsys.readouterr().out)
-        # ansible-core 2.22+ hands the no_log values to the controller in this key, which masks them
-        # in everything it shows and drops the key; no other part of the answer may hold a secret.
-        result.pop("_ansible_new_secrets", None)
-        for secret in (TOKEN, API_KEY):
-            assert secret not in json.dumps(result)
-        assert (exit_info.value.code == 0) == (not result.get("failed"))
-        return result
-
-    return runner
+def run(run_module):
+    return functools.partial(run_module, geelark_phone_status.main)
 
 
 def ids_of(emulator, count):
@@ -213,10 +175,6 @@ def test_the_result_says_what_the_task_asked_of_the_api(emulator, run):
     assert result["api_calls"]["requests"] == 3 and result["api_calls"]["retries"] == 1
     assert result["api_calls"]["seconds"] > 0
 
-
-def warning_texts(result):
-    """The module's warnings as text (ansible-core 2.19 returns them as structured events)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def test_an_empty_ids_list_warns_that_nothing_was_checked(emulator, run):

@@ -4,56 +4,22 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
-import sys
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.geelark.cloudphone.plugins.module_utils._webhook import CALLBACK_GET_PATH, CALLBACK_SET_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_webhook
 
-from ...conftest import API_KEY, APP_ID, TOKEN
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
-            yield
+from ...conftest import API_KEY, APP_ID
 
 URL = "https://eda.example.com:5000/geelark"
 
 
 @pytest.fixture
-def run(emulator, capsys, monkeypatch):
-    for name in ("GEELARK_TOKEN", "GEELARK_APP_ID", "GEELARK_API_KEY", "GEELARK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    internal = sys.modules.get("ansible.module_utils._internal")
-    if internal is not None and hasattr(internal, "is_controller"):
-        monkeypatch.setattr(internal, "is_controller", False)
-
-    def runner(**args):
-        args.setdefault("api_url", emulator.url)
-        args.setdefault("retry_backoff", 0.01)
-        if "app_id" not in args:
-            args.setdefault("token", TOKEN)
-        args = dict((k, v) for k, v in args.items() if v is not None)
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as exit_info:
-                geelark_webhook.main()
-        out = capsys.readouterr().out
-        for secret in (TOKEN, API_KEY):
-            assert secret not in out
-        result = json.loads(out)
-        assert (exit_info.value.code == 0) == (not result.get("failed"))
-        return result
-
-    return runner
+def run(run_module):
+    return functools.partial(run_module, geelark_webhook.main)
 
 
 def writes(emulator):
