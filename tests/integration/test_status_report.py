@@ -206,3 +206,30 @@ def test_status_report_for_part_of_the_fleet(emulator, fleet):
     assert run.rc == 0, run.text
     count = sum(1 for p in emulator.state.phones.values() if p["group"]["name"] == "reels")
     assert "GeeLark phones by status (group_reels): %d phones" % count in run.out
+
+
+def test_a_relative_report_dir_is_relative_to_where_the_run_starts(emulator, inventory_file, tmp_path):
+    fleet = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([PLAYBOOK, "-i", fleet, "geelark.cloudphone.status_report",
+                       "-e", "report_dir=out"], cwd=str(tmp_path))
+    assert run.rc == 0, run.text
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "status_report.csv", "status_report.html", "status_report.json", "status_report.md"]
+    assert "Reports written: %s/status_report.{md,html,json,csv}" % (tmp_path / "out") in run.out
+
+
+def test_a_mistyped_threshold_is_refused_rather_than_passing_unchecked(emulator, inventory_file):
+    fleet = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([PLAYBOOK, "-i", fleet, "geelark.cloudphone.status_report",
+                       "-e", "max_exipred=0"])
+    assert run.rc == 2
+    assert "max_exipred is not a threshold of this report" in run.out
+
+
+def test_a_formula_in_a_phone_name_is_text_in_the_csv(emulator, inventory_file, tmp_path):
+    emulator.state.add_phones([{"id": "700000000000000009", "serialName": "=HYPERLINK(\"x\")", "status": 2}])
+    fleet = inventory_file(api_url=emulator.url, token=TOKEN, filters={"ids": ["700000000000000009"]})
+    run = run_command([PLAYBOOK, "-i", fleet, "geelark.cloudphone.status_report",
+                       "-e", "report_dir=%s" % tmp_path])
+    assert run.rc == 0, run.text
+    assert '"\'=HYPERLINK(""x"")"' in (tmp_path / "status_report.csv").read_text()
