@@ -317,10 +317,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return False
 
     _secrets: tuple = ()
+    _config_keys: frozenset = frozenset()
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         config = self._read_config_data(path)
+        self._config_keys = frozenset(config)
         self._warn_unknown_keys(path, config)
         self._check_options()
         if not HAS_REQUESTS:
@@ -386,10 +388,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Where each credential option came from (the inventory file, or an environment variable)."""
         sources = {}
         for name in ("token", "app_id", "api_key"):
-            value, origin = self.get_option_and_origin(name)
-            if value is not None and origin:
-                sources[name] = ("environment variable %s" % origin[len("env: "):] if origin.startswith("env: ")
-                                 else "the inventory file")
+            if name in self._config_keys:
+                sources[name] = "the inventory file"
+            elif self.get_option(name) is not None:  # no default: the value came from its environment variable
+                sources[name] = "environment variable %s" % _ENV_OF[name]
         return sources
 
     def _template_credential(self, name, value):

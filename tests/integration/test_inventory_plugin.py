@@ -194,7 +194,8 @@ def test_a_file_for_this_plugin_with_the_wrong_name_gets_a_warning(emulator, tmp
     path = tmp_path / "fleet.yml"
     path.write_text(yaml.safe_dump({"plugin": "geelark.cloudphone.geelark", "api_url": emulator.url}))
     run = run_command([INVENTORY, "-i", str(path), "--list"])
-    assert "fleet.yml names this plugin but is not read: the file name must end with .geelark.yml" in run.err
+    assert "fleet.yml names this plugin but is not read: the file name must end with .geelark.yml" in \
+        " ".join(run.err.split())
 
 
 def test_each_request_is_shown_at_vvv_with_its_trace_id(emulator, inventory_file):

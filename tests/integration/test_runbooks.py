@@ -161,9 +161,9 @@ def test_runbooks_pass_on_api_errors(emulator):
 
 
 @pytest.mark.parametrize("value, shown", [
-    ("601876382020000000,", '""'),                # what "-e phone_ids=ID1, ID2" leaves: a space ends the value
-    ("abc", '"abc"'),
-    ("601876382020000000;601876382020007919", '"601876382020000000;601876382020007919"'),
+    ("601876382020000000,", "''"),                # what "-e phone_ids=ID1, ID2" leaves: a space ends the value
+    ("abc", "'abc'"),
+    ("601876382020000000;601876382020007919", "'601876382020000000;601876382020007919'"),
 ])
 def test_a_value_that_is_not_a_phone_id_is_refused_before_any_request(emulator, value, shown):
     run = runbook("assert_status", "-e", "phone_ids=%s" % value, emulator=emulator)
