@@ -47,7 +47,7 @@ ansible-inventory -i "$demo/fleet.geelark.yml" --graph 2>/dev/null | awk '
 say "Runbook status_report: counts by status and by GeeLark group, with Markdown and HTML files"
 show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.status_report -e "report_dir=$demo/report" \
   2>/dev/null | sed -n '/^TASK \[Show the report\]/,/^TASK \[Make/p' | sed '$d'
-echo "reports written: $demo/report/status_report.md and $demo/report/status_report.html"
+echo "reports written: $demo/report/status_report.{md,html,json,csv}"
 
 say "Runbook assert_status: are all phones of the status_started group started? (yes)"
 show ansible-playbook -i "$demo/fleet.geelark.yml" geelark.cloudphone.assert_status -e phones=status_started \
