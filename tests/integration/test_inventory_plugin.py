@@ -94,7 +94,9 @@ def test_jinja_in_api_data_is_shown_literally_and_never_run(emulator, inventory_
 
 
 def test_ctrl_c_cancels_pending_requests(inventory_file):
-    with Emulator(phones=3000, token=TOKEN, latency=0.5) as emu:
+    # 60 requests of 5 s each, 2 at a time: far longer than any delay in sending the signal, however busy the
+    # machine; an interrupt that did not stop the run would outlast communicate's timeout below.
+    with Emulator(phones=3000, token=TOKEN, latency=5.0) as emu:
         path = inventory_file(api_url=emu.url, token=TOKEN, concurrency=2)
         proc = subprocess.Popen([INVENTORY, "-i", path, "--list"], env=ansible_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
