@@ -9,6 +9,7 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import signal
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -24,29 +25,49 @@ class BoundedPool:
     """A thread pool of at most `concurrency` workers, for work submitted as results come in.
 
     Used as a context manager: leaving it with an exception (a worker's failure raised in the
-    caller's thread, or Ctrl-C) sets `stop_event`, which wakes calls waiting for their turn,
-    cancels what has not started, and waits for what is running.
+    caller's thread) sets `stop_event`, which wakes calls waiting for their turn, cancels what has
+    not started, and waits for what is running.
+
+    Ctrl-C while the pool runs in the main thread only sets `stop_event` (and a flag): a
+    KeyboardInterrupt raised at an arbitrary point of the waiting code can leave a future's lock
+    held, and the pool would then wait for its workers forever. The workers stop at their next
+    turn, and KeyboardInterrupt is raised when the pool is left.
     """
 
     def __init__(self, concurrency, stop_event):
         self._executor = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="geelark")
         self._stop_event = stop_event
         self._futures = []
+        self._previous_handler = None
+        self.interrupted = False
 
     def submit(self, func, *args):
         future = self._executor.submit(func, *args)
         self._futures.append(future)
         return future
 
+    def _interrupt(self, signum, frame):
+        self.interrupted = True
+        self._stop_event.set()
+
     def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous_handler = signal.signal(signal.SIGINT, self._interrupt)
+            except ValueError:  # pragma: no cover - signals are not available here
+                self._previous_handler = None
         return self
 
     def __exit__(self, exc_type, exc, traceback):
-        if exc_type is not None:
+        if exc_type is not None or self.interrupted:
             self._stop_event.set()
             for future in self._futures:
                 future.cancel()
         self._executor.shutdown(wait=True)
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+        if self.interrupted:
+            raise KeyboardInterrupt from None
         return False
 
 

@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
+from concurrent.futures import wait
 
 import pytest
 
@@ -15,6 +18,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._parallel impor
     OVER_CAP,
     PUSHBACK,
     AdaptiveLimit,
+    BoundedPool,
     run_parallel,
 )
 
@@ -112,3 +116,20 @@ def test_acquire_blocks_at_the_limit_and_a_stop_wakes_it():
     stop.set()
     waiter.join(timeout=10)
     assert got == [None] and gate.in_flight == 1
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_stops_the_workers_and_is_raised_when_the_pool_is_left():
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def work(dummy):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the pool runs
+        assert stop.wait(60)  # the pool's handler tells the workers to stop
+
+    with pytest.raises(KeyboardInterrupt):
+        with BoundedPool(2, stop) as pool:
+            futures = [pool.submit(work, n) for n in range(2)]
+            wait(futures)
+    assert stop.is_set()
+    assert signal.getsignal(signal.SIGINT) is previous
