@@ -143,6 +143,8 @@ def test_the_window_wait_lasts_the_rest_of_the_minute_plus_jitter(make_client):
 def test_a_long_wait_is_announced_once_with_the_expected_time(emulator, make_client):
     told = []
     client = make_client(notice=lambda sentence: (told.append(sentence), client.transport.stop_event.set()))
+    # 10 s into a minute, whatever the real clock says: the API's minute rolls over in about 50 s.
+    client.transport._wall_clock = lambda: 60.0 * 29000000 + 10
     emulator.queue_faults({"kind": "code", "code": 40007})
     with pytest.raises(Cancelled):
         client.transport.post(LIST_PATH, PAGE)
