@@ -16,6 +16,7 @@ from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone
 from .conftest import warning_texts
 from ...conftest import API_KEY, APP_ID, TOKEN
 
+
 @pytest.fixture
 def run(run_module):
     return functools.partial(run_module, geelark_phone_status.main)
@@ -174,7 +175,6 @@ def test_the_result_says_what_the_task_asked_of_the_api(emulator, run):
     result = run(ids=ids_of(emulator, 150))
     assert result["api_calls"]["requests"] == 3 and result["api_calls"]["retries"] == 1
     assert result["api_calls"]["seconds"] > 0
-
 
 
 def test_an_empty_ids_list_warns_that_nothing_was_checked(emulator, run):
