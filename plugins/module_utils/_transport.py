@@ -253,9 +253,9 @@ class Transport:
             error.attempts = tries.attempt
             error.waited = tries.waited or None
             if limited and retry:
-                error.message += ("; still refused after waiting %.0f s in total over %d attempts (rate_limit_wait "
-                                  "%s s, retries %d)"
-                                  % (tries.waited, tries.attempt, _fmt(self.rate_limit_wait), self.retries))
+                # How often and how long are in the error's details; this names the two limits that ended it.
+                error.message += ("; still refused when the wait allowed ran out (rate_limit_wait %s s, retries %d)"
+                                  % (_fmt(self.rate_limit_wait), self.retries))
             raise error
         if limited:
             tries.waited += delay
@@ -308,18 +308,15 @@ class Transport:
         except requests.exceptions.SSLError as exc:
             if "WRONG_VERSION_NUMBER" in str(exc).upper().replace(" ", "_"):
                 # The server answered in plain HTTP: no certificate setting can help.
-                raise TransportError(
-                    "The server at %s does not speak TLS: %s" % (self.api_url, _first_line(exc)), endpoint=path,
-                    trace_id=trace_id,
-                    advice="check that api_url (env GEELARK_API_URL) starts with http:// or https:// as the server "
-                           "expects; the GeeLark API uses https://",
-                ) from None
-            raise TransportError(
-                "TLS verification of %s failed: %s" % (self.api_url, _first_line(exc)), endpoint=path,
-                trace_id=trace_id,
-                advice="check the server certificate and CA bundle (REQUESTS_CA_BUNDLE); set validate_certs: false "
-                       "only for a test server you trust",
-            ) from None
+                what, advice = "The server at %s does not speak TLS", (
+                    "check that api_url (env GEELARK_API_URL) starts with http:// or https:// as the server expects; "
+                    "the GeeLark API uses https://")
+            else:
+                what, advice = "TLS verification of %s failed", (
+                    "check the server certificate and CA bundle (REQUESTS_CA_BUNDLE); set validate_certs: false "
+                    "only for a test server you trust")
+            raise TransportError("%s: %s" % (what % self.api_url, _first_line(exc)), endpoint=path,
+                                 trace_id=trace_id, advice=advice) from None
         except requests.exceptions.Timeout:
             raise _lost(write, "No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
                         trace_id=trace_id, advice="raise timeout, or check the network") from None

@@ -118,7 +118,8 @@ def test_rate_limit_still_failing_when_the_wait_runs_out_says_how_long_and_how_o
     with pytest.raises(RateLimitError) as info:
         make_client(retries=9, rate_window=0.5, rate_limit_wait=1.2).transport.post(LIST_PATH, PAGE)
     text = str(info.value)
-    assert "still refused after waiting" in text and "rate_limit_wait 1.2 s" in text
+    assert "still refused when the wait allowed ran out" in text and "rate_limit_wait 1.2 s" in text
+    assert text.count("attempts") == 1 and "spent waiting for the API's limits" in text
     assert info.value.attempts == emulator.stats()["total_requests"] >= 2
     assert info.value.waited and "lower rate_limit or concurrency" not in text
 
