@@ -380,6 +380,7 @@ class Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.in_flight += 1
+            self._in_flight = True
             state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
             over_cap = bool(state.max_in_flight) and state.in_flight > state.max_in_flight
             if over_cap:
@@ -395,8 +396,19 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(state.latency)
             self._api(raw, fault)
         finally:
-            with state.lock:
-                state.in_flight -= 1
+            self._leave()
+
+    def _leave(self):
+        """This request is no longer in flight: said before its answer is written, and once.
+
+        A client may send its next request as soon as it has read an answer; counting the answered
+        request until the write returned would make the cap depend on how fast this thread is
+        scheduled, not on what the client did.
+        """
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            with self.state.lock:
+                self.state.in_flight -= 1
 
     def _take_fault(self):
         for fault in list(self.state.faults):
@@ -715,6 +727,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_raw(self, status, body, content_type, headers=None):
         self._answered = True
+        self._leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
