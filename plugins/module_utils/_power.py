@@ -103,8 +103,12 @@ class PowerRun:
     """
 
     def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
-                 poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None, clock=time.monotonic, sleep=None):
+                 poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None, max_changes=None, clock=time.monotonic,
+                 sleep=None):
         _check_seconds("wait_timeout", wait_timeout, 0)
+        if max_changes is not None and (isinstance(max_changes, bool) or not isinstance(max_changes, int)
+                                        or max_changes < 0):
+            raise ConfigError("max_changes must be a whole number of phones, 0 or more; got %r" % (max_changes,))
         _check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
         self.transport = transport
         self.concurrency = concurrency
@@ -113,6 +117,7 @@ class PowerRun:
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
         self.energy_saving = energy_saving
+        self.max_changes = max_changes
         self.clock = clock
         self.sleep = sleep or transport._sleep  # the transport's sleep ends early on Ctrl-C
 
@@ -131,6 +136,7 @@ class PowerRun:
         for failure in report.failure_list():
             result.fail(failure["id"], failure["code"], failure["msg"])
         answered = [i for i in ids if i in result.status.phones]
+        self._check_max_changes(result, answered, state)
         try:
             if state == "started":
                 self._start(result, answered, self.wait)
@@ -142,6 +148,27 @@ class PowerRun:
             error.power_result = result  # type: ignore[attr-defined]  # writes may have gone out: report what is known
             raise
         return result
+
+    def _check_max_changes(self, result, answered, state):
+        """Refuse before any write when more phones would change than max_changes allows.
+
+        Counted from the status read just made, so phones that moved since an earlier plan count too.
+        """
+        if self.max_changes is None:
+            return
+        running = set(i for i in answered if result.status_of(i) in RUNNING)
+        if state == "stopped":
+            planned = len(running)
+        else:
+            startable = set(i for i in answered if result.status_of(i) == SHUT_DOWN)
+            planned = len(startable) if state == "started" else len(running | startable)
+        if planned > self.max_changes:
+            verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
+            error = ConfigError("%d of %d phones would %s, more than max_changes=%d; nothing was changed"
+                                % (planned, len(result.ids), verb, self.max_changes),
+                                advice="check the IDs; if they are right, raise max_changes to %d" % planned)
+            error.power_result = result  # type: ignore[attr-defined]  # the statuses read, for the result
+            raise error
 
     # The three states, each from the statuses just read.
 

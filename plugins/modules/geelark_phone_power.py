@@ -95,6 +95,17 @@ options:
         is not documented, so a phone may turn itself off between two tasks of a long play.
       - Only for V(started) and V(restarted). Not sent to the API when it is not set.
     type: bool
+  max_changes:
+    description:
+      - Fail before any write when more phones than this would be started or stopped, counted from
+        the status read the module makes just before it writes. Nothing is changed then, and the
+        statuses read are still returned.
+      - A guard against a target that is larger than intended, also when phones change state
+        between a plan made earlier in the play and this task.
+      - For V(restarted), every phone that would be stopped or started counts once.
+      - Not set means no limit. V(0) allows no change, which makes the task an assertion that the
+        phones are already in the state.
+    type: int
 requirements:
   - requests
 seealso:
@@ -120,6 +131,7 @@ EXAMPLES = r"""
     ids: "{{ groups['status_started'] | map('extract', hostvars, 'geelark_id') | list }}"
     state: stopped
     wait: false
+    max_changes: 200  # fail, changing nothing, if the group is larger than expected
   run_once: true
   delegate_to: localhost
 
@@ -256,6 +268,7 @@ def main():
             wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
             poll_interval=dict(type="int", default=DEFAULT_POLL_INTERVAL),
             energy_saving=dict(type="bool"),
+            max_changes=dict(type="int"),
         ),
         supports_check_mode=True,
     )
@@ -267,7 +280,7 @@ def main():
             power = client.set_power(
                 params["ids"], params["state"], check_mode=module.check_mode, wait=params["wait"],
                 wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
-                energy_saving=params["energy_saving"],
+                energy_saving=params["energy_saving"], max_changes=params["max_changes"],
             )
     except GeeLarkError as error:
         # Writes may already have gone out: report what is known of every phone with the error.

@@ -109,6 +109,39 @@ def test_check_mode_reads_only_and_reports_the_plan(emulator, power):
     assert emulator.stats()["power_writes"] == {} and emulator.true_status()[down[0]] == 2
 
 
+@pytest.mark.parametrize("state, verb, limit, planned", [
+    ("started", "start", 2, 3), ("stopped", "stop", 1, 2), ("restarted", "restart", 4, 5),
+])
+def test_max_changes_refuses_before_any_write_and_keeps_the_statuses_read(emulator, power, state, verb, limit,
+                                                                          planned):
+    down, up = with_status(emulator, 2, 3), with_status(emulator, 0, 2)
+    with pytest.raises(ConfigError) as info:
+        power(up + down, state, max_changes=limit)
+    assert "%d of 5 phones would %s, more than max_changes=%d; nothing was changed" % (
+        planned, verb, limit) in str(info.value)
+    assert "raise max_changes to %d" % planned in str(info.value)
+    assert emulator.stats()["power_writes"] == {} and len(writes(emulator, STATUS_PATH)) == 1
+    assert sorted(info.value.power_result.as_dict()["by_status"]["shut_down"]) == sorted(down)
+
+
+def test_max_changes_counts_the_phones_as_read_just_before_the_write(emulator, power):
+    down, up = with_status(emulator, 2, 1), with_status(emulator, 0, 1)
+    assert power(down + up, "started", max_changes=1, check_mode=True).as_dict()["changed_ids"] == down  # the plan
+    emulator.set_status(up, 2)  # then the other phone went down: two would start now
+    with pytest.raises(ConfigError, match="2 of 2 phones would start, more than max_changes=1"):
+        power(down + up, "started", max_changes=1)
+    assert emulator.stats()["power_writes"] == {}
+    emulator.set_status(down + up, 0)
+    assert power(down + up, "started", max_changes=0).as_dict()["changed"] is False  # 0: none may change, none must
+
+
+@pytest.mark.parametrize("value", [-1, True, "3"])
+def test_a_bad_max_changes_fails_before_any_request(emulator, power, value):
+    with pytest.raises(ConfigError, match="max_changes must be a whole number"):
+        power(["1"], "started", max_changes=value)
+    assert emulator.stats()["total_requests"] == 0
+
+
 def test_writes_carry_at_most_100_ids_and_polls_one_call_per_100_waiting(emulator, power):
     emulator.configure_power(boot_reads=2)
     ids = shut_down(emulator, 150)

@@ -67,11 +67,22 @@ def test_an_api_error_fails_cleanly_with_its_code_and_trace_id(emulator, run):
     assert "wrong-power-token" not in json.dumps(result)
 
 
+def test_max_changes_fails_with_nothing_changed_and_the_statuses_read(emulator, run):
+    down = with_status(emulator, 2, 3)
+    result = run(ids=down, state="started", max_changes=2)
+    assert result["failed"] is True and result["changed"] is False and result["changed_ids"] == []
+    assert result["msg"].startswith("3 of 3 phones would start, more than max_changes=2; nothing was changed")
+    assert "raise max_changes to 3" in result["msg"]
+    assert sorted(result["by_status"]["shut_down"]) == sorted(down) and result["api_calls"]["requests"] == 1
+    assert emulator.stats()["power_writes"] == {}
+
+
 @pytest.mark.parametrize("args, message", [
     ({"state": "stopped", "energy_saving": True}, "energy_saving applies to a start"),
     ({"state": "started", "poll_interval": 0}, "poll_interval must be a number of seconds of at least 1"),
     ({"state": "started", "ids": [6.018763820200626e17]}, "lose precision"),
     ({"state": "paused"}, "value of state must be one of"),
+    ({"state": "started", "max_changes": -1}, "max_changes must be a whole number of phones, 0 or more"),
 ])
 def test_bad_options_fail_before_any_request(emulator, run, args, message):
     args.setdefault("ids", ["601876382020000000"])
