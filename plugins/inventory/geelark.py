@@ -133,6 +133,7 @@ import collections
 import difflib
 import hashlib
 import json
+import os
 import re
 import time
 import typing as t
@@ -385,11 +386,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return options
 
     def _credential_sources(self):
-        """Where each credential option came from (the inventory file, or an environment variable)."""
+        """Where each credential option and api_url came from (the inventory file, or an environment variable)."""
         sources = {}
-        for name in ("token", "app_id", "api_key"):
+        for name in ("token", "app_id", "api_key", "api_url"):
             if name in self._config_keys:
                 sources[name] = "the inventory file"
+            elif name == "api_url":  # it has a default: only the environment variable says it was set
+                if os.environ.get(_ENV_OF[name]):
+                    sources[name] = "environment variable %s" % _ENV_OF[name]
             elif self.get_option(name) is not None:  # no default: the value came from its environment variable
                 sources[name] = "environment variable %s" % _ENV_OF[name]
         return sources

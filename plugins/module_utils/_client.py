@@ -63,14 +63,14 @@ class GeeLarkClient:
             validate_certs=validate_certs, retries=retries, retry_backoff=retry_backoff,
             retry_max_delay=retry_max_delay, rate_limit=rate_limit, rate_limit_scope=rate_limit_scope,
             rate_limit_wait=rate_limit_wait, concurrency=concurrency, log=log, notice=notice, session=session,
-            budget_dir=budget_dir, rate_window=rate_window,
+            budget_dir=budget_dir, rate_window=rate_window, api_url_source=(sources or {}).get("api_url"),
         )
 
     @classmethod
     def from_options(cls, options, log=None, session=None, notice=None, sources=None):
         """Build a client from a mapping of the shared option names (missing ones take defaults).
 
-        `sources` says where each credential option came from, for error messages.
+        `sources` says where each credential option and api_url came from, for error messages.
         """
         kwargs = dict(CLIENT_OPTION_DEFAULTS)
         kwargs.update((k, v) for k, v in options.items() if k in CLIENT_OPTION_DEFAULTS and v is not None)
@@ -97,10 +97,11 @@ class GeeLarkClient:
         return fleet_status(self.transport, filters, self.concurrency)
 
     def set_power(self, ids, state, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
-                  poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None):
+                  poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None, max_changes=None):
         """Start, stop or restart the phones (status first); a PowerResult accounts for every ID."""
         return PowerRun(self.transport, self.concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
-                        poll_interval=poll_interval, energy_saving=energy_saving).run(ids, state)
+                        poll_interval=poll_interval, energy_saving=energy_saving,
+                        max_changes=max_changes).run(ids, state)
 
     def callback_url(self):
         """The account's webhook callback URL, or None when none is set."""

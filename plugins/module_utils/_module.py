@@ -78,12 +78,20 @@ class GeeLarkModule:
             self.module.warn("ids is empty: no phone was asked about, so nothing was checked or changed")
 
     def credential_sources(self):
-        """Where each credential option came from: the environment, or the task (module_defaults included)."""
+        """Where each credential option and api_url came from: the environment, or the task.
+
+        The task includes module_defaults, which is how the runbooks pass -e geelark_api_url. The
+        default api_url has no source: it was not set anywhere.
+        """
         sources = {}
-        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY)):
+        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY),
+                                 ("api_url", ENV_API_URL)):
+            if option == "api_url" and self.module.params.get(option) == CLIENT_OPTION_DEFAULTS["api_url"]:
+                continue
             if self.module.params.get(option) is not None:
                 sources[option] = ("environment variable %s" % variable if variable in _FROM_ENVIRONMENT
-                                   else "the task's options or module_defaults")
+                                   else "the task's options or module_defaults"
+                                   + (" (geelark_api_url in the runbooks)" if option == "api_url" else ""))
         return sources
 
     def api_calls(self):

@@ -91,13 +91,22 @@ class _Tries:
         self.waited = 0.0  # seconds spent waiting for the API's limits, bounded by rate_limit_wait
 
 
-def normalize_api_url(api_url):
-    """Validate the base URL up front, so a typo fails before any request is sent."""
+def api_url_setting(source=None):
+    """How to name the api_url setting in advice: where its value came from, when that is known."""
+    return "api_url (from %s)" % source if source else "api_url (env GEELARK_API_URL)"
+
+
+def normalize_api_url(api_url, source=None):
+    """Validate the base URL up front, so a typo fails before any request is sent.
+
+    `source` says where the value came from (for example "the inventory file"), for the advice.
+    """
+    setting = api_url_setting(source)
     match = _URL_RE.match(api_url.strip()) if isinstance(api_url, str) else None
     if not match:
         raise ConfigError(
             "api_url %r is not an http(s) URL such as %s" % (api_url, DEFAULT_API_URL),
-            advice="set api_url (env GEELARK_API_URL) to the API's base URL, without a path",
+            advice="set %s to the API's base URL, without a path" % setting,
         )
     url = api_url.strip().rstrip("/")
     path = (match.group(1) or "").rstrip("/")
@@ -105,7 +114,7 @@ def normalize_api_url(api_url):
         # Every endpoint path starts with /open/v1 already; a base URL holding it would double it.
         raise ConfigError(
             "api_url %r has a path (%s); it must be the API's base URL only" % (api_url, path),
-            advice="set api_url (env GEELARK_API_URL) to %r" % url[:len(url) - len(path)],
+            advice="set %s to %r" % (setting, url[:len(url) - len(path)]),
         )
     return url
 
@@ -130,11 +139,12 @@ class Transport:
                  retry_max_delay=DEFAULT_RETRY_MAX_DELAY, rate_limit=DEFAULT_RATE_LIMIT,
                  rate_limit_scope=DEFAULT_RATE_LIMIT_SCOPE, rate_limit_wait=DEFAULT_RATE_LIMIT_WAIT,
                  concurrency=DEFAULT_CONCURRENCY, log=None, notice=None, session=None, stop_event=None,
-                 budget_dir=None, wall_clock=time.time, rate_window=API_WINDOW_SECONDS):
+                 budget_dir=None, wall_clock=time.time, rate_window=API_WINDOW_SECONDS, api_url_source=None):
         if not HAS_REQUESTS and session is None:
             raise ConfigError("The Python library 'requests' is required",
                               advice="install it on the node that runs this: pip install requests")
-        self.api_url = normalize_api_url(api_url)
+        self.api_url = normalize_api_url(api_url, api_url_source)
+        self.api_url_setting = api_url_setting(api_url_source)
         _check_number("timeout", timeout, minimum=0.001)
         _check_number("retries", retries, minimum=0, integer=True)
         _check_number("retry_backoff", retry_backoff, minimum=0)
@@ -309,8 +319,8 @@ class Transport:
             if "WRONG_VERSION_NUMBER" in str(exc).upper().replace(" ", "_"):
                 # The server answered in plain HTTP: no certificate setting can help.
                 what, advice = "The server at %s does not speak TLS", (
-                    "check that api_url (env GEELARK_API_URL) starts with http:// or https:// as the server expects; "
-                    "the GeeLark API uses https://")
+                    "check that %s starts with http:// or https:// as the server expects; "
+                    "the GeeLark API uses https://" % self.api_url_setting)
             else:
                 what, advice = "TLS verification of %s failed", (
                     "check the server certificate and CA bundle (REQUESTS_CA_BUNDLE); set validate_certs: false "
@@ -325,7 +335,7 @@ class Transport:
                               endpoint=path) from None
         except requests.exceptions.RequestException as exc:
             raise _lost(write, "Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
-                        trace_id=trace_id, advice="check api_url (env GEELARK_API_URL), DNS and the network") from None
+                        trace_id=trace_id, advice="check %s, DNS and the network" % self.api_url_setting) from None
         self._debug("POST %s -> HTTP %s in %.3fs traceId %s"
                     % (path, response.status_code, time.monotonic() - started, trace_id))
         return self._read(path, response, trace_id, accept_codes, write)
@@ -334,7 +344,7 @@ class Transport:
         status = response.status_code
         if status != 200:
             message = "Unexpected HTTP answer: %s" % self._excerpt(response)
-            advice = _http_advice(status)
+            advice = _http_advice(status, self.api_url_setting)
             if status >= 500:
                 raise _lost(write, message, endpoint=path, http_status=status, trace_id=trace_id, advice=advice,
                             retry_after=_retry_after(response.headers.get("Retry-After")), outcome=PUSHBACK)
@@ -348,7 +358,7 @@ class Transport:
         except (UnicodeDecodeError, ValueError):
             raise _lost(write, "The answer is not JSON: %s" % self._excerpt(response), endpoint=path,
                         http_status=status, trace_id=trace_id,
-                        advice="check api_url (env GEELARK_API_URL); retry later") from None
+                        advice="check %s; retry later" % self.api_url_setting) from None
         if not isinstance(envelope, dict):
             raise MalformedResponseError("The answer is JSON but not an object", endpoint=path, trace_id=trace_id)
         if any(form in text for secret in self.credentials.secrets for form in _forms(secret)):
@@ -451,7 +461,7 @@ def _forms(secret):
     return {secret, json.dumps(secret)[1:-1]}
 
 
-def _http_advice(status):
+def _http_advice(status, setting):
     """What to do about an HTTP status other than 200 (GeeLark documents none of them)."""
     if status in (401, 403):
         return ("the server refused this request: check token, or app_id and api_key (GEELARK_TOKEN, "
@@ -460,7 +470,7 @@ def _http_advice(status):
         return "the server asks for fewer requests: lower rate_limit, or run later"
     if status >= 500:
         return "the API is having trouble; retry later"
-    return "check api_url (env GEELARK_API_URL): it must be the GeeLark API's base URL"
+    return "check %s: it must be the GeeLark API's base URL" % setting
 
 
 def _lost(write, message, retry_after=None, outcome=NEUTRAL, **details):

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 import yaml
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH, status_name
@@ -219,6 +220,19 @@ def test_mixed_auth_schemes_say_which_came_from_where(emulator, inventory_file):
     assert "token (environment variable GEELARK_TOKEN), and app_id (the inventory file) and api_key (the " \
            "inventory file)" in " ".join(run.text.split())
     assert TOKEN not in run.text and "some-key-value" not in run.text
+
+
+@pytest.mark.parametrize("where, source", [("file", "the inventory file"),
+                                           ("env", "environment variable GEELARK_API_URL")])
+def test_an_api_url_with_a_path_names_where_it_was_set(emulator, inventory_file, where, source):
+    url = emulator.url + "/open/v1"
+    path = inventory_file(token=TOKEN, **({"api_url": url} if where == "file" else {}))
+    env = {"GEELARK_API_URL": url} if where == "env" else {}
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1",
+                                                                         **env))
+    assert run.rc != 0
+    assert "set api_url (from %s) to '%s'" % (source, emulator.url) in " ".join(run.text.split())
+    assert emulator.stats()["total_requests"] == 0
 
 
 PLAYBOOK = os.path.join(BIN, "ansible-playbook")

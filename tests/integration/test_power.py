@@ -108,10 +108,23 @@ def test_runbook_guard_refuses_before_any_write_then_runs_with_max_changes(emula
     assert len(emulator.request_bodies(START_PATH)) == 1  # one batched call, not one per phone
 
 
+def test_runbook_phones_that_go_down_after_the_plan_cannot_pass_the_guard(emulator):
+    down, up = with_status(emulator, 2, 1), with_status(emulator, 0, 1)
+    emulator.set_status(up, 2, on_read=2)  # the plan reads it started; the change's own read finds it down
+    run = runbook(emulator, "-e", "state=started", "-e", json.dumps({"phone_ids": down + up}), "-e", "max_changes=1")
+    assert run.rc == 2
+    assert "start 1 of 2 phones" in run.out
+    assert "2 of 2 phones would start, more than max_changes=1; nothing was changed" in run.out
+    assert emulator.stats()["power_writes"] == {} and emulator.status_reads(up[0]) == 2
+
+
 def test_runbook_check_shows_the_plan_and_writes_nothing(emulator):
     up, down = with_status(emulator, 0, 2), with_status(emulator, 2, 1)
-    run = runbook(emulator, "--check", "-e", "state=restarted", "-e", json.dumps({"phone_ids": ",".join(up + down)}))
+    run = runbook(emulator, "--check", "--diff", "-e", "state=restarted",
+                  "-e", json.dumps({"phone_ids": ",".join(up + down)}))
     assert run.rc == 0, run.text
+    assert '-    "%s": "shut_down"' % down[0] in run.out and '+    "%s": "started"' % down[0] in run.out  # --diff
+    assert "changed=1" in run.out
     assert "Plan (check mode, nothing was changed): restart 3 phones: 3 would change" in run.out
     assert emulator.stats()["power_writes"] == {}
 

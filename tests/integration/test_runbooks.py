@@ -63,7 +63,7 @@ def test_assert_status_with_ids_and_a_wanted_status(emulator):
                   emulator=emulator)
     assert run.rc == 2
     assert "1 of 5 phones are not shut_down (phone_ids (5 IDs)):" in run.out
-    assert "(404404404404404404): no status from the API - 42001 env not found" in run.out
+    assert "(no name) (404404404404404404): no status from the API - 42001 env not found" in run.out
 
 
 def test_wait_for_status_succeeds_when_the_phones_start(emulator):
@@ -106,6 +106,42 @@ def test_wait_for_status_timeout_says_so_first_and_stays_short(emulator):
     assert '"msg": ["Timed out after 0 s (1 polls): 45 of 45 phones are not started' in failure  # said first
     assert "... and 25 more: run with -e report_file=PATH to write all of them to a file" in failure
     assert len(run.out.splitlines()) < 80
+
+
+def test_wait_for_status_stops_at_once_for_phones_the_api_does_not_know(emulator):
+    ids = [i for i, s in emulator.true_status().items() if s == 2][:1] + ["404404404404404404"]
+    run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ids, "poll_interval": 1, "wait_timeout": 600}),
+                  emulator=emulator)
+    assert run.rc == 2
+    assert ("Stopped waiting after 1 poll(s), before the 600 s timeout: the API does not know 1 of 2 phones "
+            "(phone_ids (2 IDs)), so they can never become started:") in run.out
+    assert "(no name) (404404404404404404): no status from the API - 42001" in run.out
+    assert len(emulator.request_bodies("/open/v1/phone/status")) == 1
+
+
+@pytest.mark.parametrize("args", [["-e", "phones="], ["-e", "phones= "]])
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status", "power"])
+def test_an_empty_pattern_is_refused_not_read_as_every_phone(emulator, fleet, name, args):
+    extra = ["-e", "state=stopped", "-e", "max_changes=1000"] if name == "power" else []
+    run = runbook(name, "-i", fleet, *args, *extra, emulator=emulator)
+    assert run.rc == 2
+    assert "phones is empty: give an inventory pattern such as status_shut_down" in run.out
+    assert emulator.stats()["requests"]["/open/v1/phone/status"] == 3  # the inventory's own, none more
+
+
+def test_a_mistyped_pattern_lists_only_the_groups_that_hold_phones(emulator, inventory_file):
+    fleet = inventory_file(api_url=emulator.url, statuses=["expired"])
+    run = runbook("assert_status", "-i", fleet, "-e", "phones=status_started", emulator=emulator)
+    assert run.rc == 2
+    assert "(%d phones; groups with phones: geelark, status_expired). Check the spelling" % sum(
+        1 for s in emulator.true_status().values() if s == 3) in " ".join(run.out.split())
+
+
+def test_phone_ids_without_an_inventory_gives_no_pattern_warning(emulator):
+    ids = [i for i, s in emulator.true_status().items() if s == 0][:1]
+    run = runbook("assert_status", "-e", "phone_ids=%s" % ids[0], emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "Could not match supplied host pattern" not in run.text
 
 
 @pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])

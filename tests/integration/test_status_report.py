@@ -122,8 +122,11 @@ def test_thresholds_that_are_met_pass(emulator, fleet):
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    ("max_expired=none", "max_expired must be a whole number of at least 0, not none"),
-    ("min_started_pct=120", "min_started_pct must be a whole number of at least 0 and at most 100, not 120"),
+    ("max_expired=none", "max_expired must be a whole number of at least 0, not 'none'"),
+    ("max_expired=", "max_expired must be a whole number of at least 0, not '' (an empty value)"),
+    ("min_started_pct=120", "min_started_pct must be a whole number of at least 0 and at most 100, not '120'"),
+    ("phones=", "phones is empty: give an inventory pattern"),
+    ("report_hosts=", "report_hosts is empty: give an inventory pattern"),
 ])
 def test_a_bad_threshold_fails_before_reading_anything(emulator, fleet, extra, fragment):
     run = runbook("status_report", "-i", fleet, "-e", extra, emulator=emulator)
@@ -206,6 +209,26 @@ def test_status_report_for_part_of_the_fleet(emulator, fleet):
     assert run.rc == 0, run.text
     count = sum(1 for p in emulator.state.phones.values() if p["group"]["name"] == "reels")
     assert "GeeLark phones by status (group_reels): %d phones" % count in run.out
+
+
+def test_status_report_for_phone_ids(emulator, fleet):
+    truth = emulator.true_status()
+    ids = [i for i, s in truth.items() if s == 0][:2] + [i for i, s in truth.items() if s == 3][:1]
+    run = runbook("status_report", "-i", fleet, "-e", "phone_ids=" + ",".join(ids), "-e", "max_expired=0",
+                  emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "GeeLark phones by status (phone_ids (3 IDs)): 3 phones" in run.out
+    assert "Thresholds not met: 1 phones are expired; max_expired is 0" in run.out
+    absent = runbook("status_report", "-i", fleet, "-e", "phone_ids=%s,404404404404404404" % ids[0],
+                     emulator=emulator)
+    assert absent.rc == 2
+    assert "1 of the 2 phone_ids is not in the geelark inventory: 404404404404404404." in " ".join(absent.out.split())
+
+
+def test_a_mistyped_pattern_in_phones_is_named_as_phones(emulator, fleet):
+    run = runbook("status_report", "-i", fleet, "-e", "phones=group_wramup", emulator=emulator)
+    assert run.rc == 2
+    assert "phones 'group_wramup' matches no phone of the geelark inventory" in run.out
 
 
 def test_a_relative_report_dir_is_relative_to_where_the_run_starts(emulator, inventory_file, tmp_path):

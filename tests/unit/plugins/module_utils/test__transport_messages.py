@@ -61,6 +61,8 @@ def test_an_api_url_with_a_path_is_refused_with_the_url_to_use(url):
     base = url.split("/", 3)
     assert "has a path" in str(caught.value)
     assert "set api_url (env GEELARK_API_URL) to '%s//%s'" % (base[0], base[2]) in str(caught.value)
+    with pytest.raises(ConfigError, match=r"set api_url \(from the inventory file\) to"):
+        normalize_api_url(url, "the inventory file")
 
 
 @pytest.mark.parametrize("url", ["https://openapi.geelark.com", "https://openapi.geelark.com/",

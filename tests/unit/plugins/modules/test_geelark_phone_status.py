@@ -150,6 +150,16 @@ def test_bad_input_fails_before_any_request(emulator, run, args, fragment):
     assert emulator.stats()["total_requests"] == 0
 
 
+def test_an_api_url_with_a_path_names_where_it_was_set(emulator, run, monkeypatch):
+    from_task = run(ids=["1"], api_url=emulator.url + "/open/v1")
+    assert ("set api_url (from the task's options or module_defaults (geelark_api_url in the runbooks)) to '%s'"
+            % emulator.url) in from_task["msg"]
+    monkeypatch.setenv("GEELARK_API_URL", emulator.url + "/open/v1")
+    from_env = run(ids=["1"], api_url=None)
+    assert "set api_url (from environment variable GEELARK_API_URL) to '%s'" % emulator.url in from_env["msg"]
+    assert emulator.stats()["total_requests"] == 0
+
+
 def test_mixed_auth_schemes_say_which_came_from_where(emulator, run, monkeypatch):
     monkeypatch.setenv("GEELARK_TOKEN", TOKEN)
     result = run(ids=["1"], app_id=APP_ID, api_key=API_KEY)
