@@ -113,8 +113,8 @@ def test_wait_for_status_stops_at_once_for_phones_the_api_does_not_know(emulator
     run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": ids, "poll_interval": 1, "wait_timeout": 600}),
                   emulator=emulator)
     assert run.rc == 2
-    assert ("Stopped waiting after 1 poll(s), before the 600 s timeout: the API does not know 1 of 2 phones "
-            "(phone_ids (2 IDs)), so they can never become started:") in run.out
+    assert ("Stopped waiting after 1 poll(s), before the 600 s timeout: 2 of 2 phones are not started "
+            "(phone_ids (2 IDs)), and the API does not know 1 of them, which waiting cannot change:") in run.out
     assert "(no name) (404404404404404404): no status from the API - 42001" in run.out
     assert len(emulator.request_bodies("/open/v1/phone/status")) == 1
 
@@ -129,9 +129,11 @@ def test_an_empty_pattern_is_refused_not_read_as_every_phone(emulator, fleet, na
     assert emulator.stats()["requests"]["/open/v1/phone/status"] == 3  # the inventory's own, none more
 
 
-def test_a_mistyped_pattern_lists_only_the_groups_that_hold_phones(emulator, inventory_file):
+def test_a_mistyped_pattern_lists_only_the_groups_that_hold_phones(emulator, inventory_file, tmp_path):
     fleet = inventory_file(api_url=emulator.url, statuses=["expired"])
-    run = runbook("assert_status", "-i", fleet, "-e", "phones=status_started", emulator=emulator)
+    other = tmp_path / "web.ini"
+    other.write_text("[web]\nlocalhost\n")  # a group of another inventory, with no phone
+    run = runbook("assert_status", "-i", fleet, "-i", str(other), "-e", "phones=status_started", emulator=emulator)
     assert run.rc == 2
     assert "(%d phones; groups with phones: geelark, status_expired). Check the spelling" % sum(
         1 for s in emulator.true_status().values() if s == 3) in " ".join(run.out.split())

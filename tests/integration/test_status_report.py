@@ -127,10 +127,13 @@ def test_thresholds_that_are_met_pass(emulator, fleet):
     ("min_started_pct=120", "min_started_pct must be a whole number of at least 0 and at most 100, not '120'"),
     ("phones=", "phones is empty: give an inventory pattern"),
     ("report_hosts=", "report_hosts is empty: give an inventory pattern"),
+    ("geelark_api_url=http://127.0.0.1:1", "geelark_api_url has no effect on status_report"),
+    ('{"phone_ids": ["1"], "report_hosts": "geelark"}', "as phone_ids or as an inventory pattern in report_hosts"),
 ])
-def test_a_bad_threshold_fails_before_reading_anything(emulator, fleet, extra, fragment):
+def test_bad_input_fails_before_any_report(emulator, fleet, extra, fragment):
     run = runbook("status_report", "-i", fleet, "-e", extra, emulator=emulator)
-    assert run.rc == 2 and fragment in run.out
+    assert run.rc == 2 and fragment in " ".join(run.out.split())
+    assert "GeeLark phones by status" not in run.out
 
 
 def test_api_text_is_escaped_in_markdown_and_html(emulator, fleet, tmp_path):
