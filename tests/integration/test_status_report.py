@@ -127,7 +127,6 @@ def test_thresholds_that_are_met_pass(emulator, fleet):
     ("min_started_pct=120", "min_started_pct must be a whole number of at least 0 and at most 100, not '120'"),
     ("phones=", "phones is empty: give an inventory pattern"),
     ("report_hosts=", "report_hosts is empty: give an inventory pattern"),
-    ("geelark_api_url=http://127.0.0.1:1", "geelark_api_url has no effect on status_report"),
     ('{"phone_ids": ["1"], "report_hosts": "geelark"}', "as phone_ids or as an inventory pattern in report_hosts"),
 ])
 def test_bad_input_fails_before_any_report(emulator, fleet, extra, fragment):
@@ -226,6 +225,17 @@ def test_status_report_for_phone_ids(emulator, fleet):
                      emulator=emulator)
     assert absent.rc == 2
     assert "1 of the 2 phone_ids is not in the geelark inventory: 404404404404404404." in " ".join(absent.out.split())
+
+
+def test_geelark_api_url_is_said_to_reach_the_report_only_through_the_inventory(emulator, fleet, inventory_file):
+    run = runbook("status_report", "-i", fleet, "-e", "geelark_api_url=http://127.0.0.1:1", emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "geelark_api_url changes nothing here unless the inventory file's api_url uses it" in " ".join(
+        run.out.split())
+    templated = inventory_file(name="templated.geelark.yml", api_url="{{ geelark_api_url }}")
+    run = runbook("status_report", "-i", templated, "-e", "geelark_api_url=%s" % emulator.url)
+    assert run.rc == 0, run.text
+    assert "GeeLark phones by status (geelark): %d phones" % len(emulator.true_status()) in run.out
 
 
 def test_a_mistyped_pattern_in_phones_is_named_as_phones(emulator, fleet):
