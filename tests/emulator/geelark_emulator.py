@@ -11,7 +11,7 @@ endpoint reports expired phones), and the status endpoint answers in its own ord
 
 Test switches live under /_emulator/ (no auth; loopback only):
   GET  /_emulator/stats            request counters, peak concurrency, busiest minute, leaks
-  POST /_emulator/reset            zero the counters and drop queued faults
+  POST /_emulator/reset            zero the counters, drop queued faults and put the pager back
   POST /_emulator/config           {"latency": s, "rate_limit": per_minute, "max_in_flight": n}
   POST /_emulator/faults           {"faults": [{"kind": ...}, ...]} queued, one per API request
   POST /_emulator/phones/status    {"ids": [...], "status": n, "on_read": k} the phones answer status n from
@@ -20,6 +20,10 @@ Test switches live under /_emulator/ (no auth; loopback only):
                                    tests move phones by read count, which does not depend on timing)
   POST /_emulator/phones/add       {"phones": [{...}, ...]}   add phones (fields default sensibly)
   POST /_emulator/phones/delete    {"ids": [...]}
+  POST /_emulator/phones/rename    {"names": {"<id>": "<any text>"}} new serial names (text or null)
+  POST /_emulator/pager            {"repeat": bool, "total": n or null} make the list endpoint lie until reset:
+                                   repeat serves page 1's items for every page, total is claimed on every
+                                   list answer (null: the true one); a setting not given stays as it is
   POST /_emulator/power            {"boot_reads": k, "stop_reads": k, "busy": [...], "idle": [...],
                                    "refuse": {"start" or "stop": {id: code}}}: how power writes behave
 
@@ -28,7 +32,10 @@ phone `starting` at once and `started` on its boot_reads-th status read after; a
 running phone reading as before for stop_reads status reads, then `shut_down`. Expired phones get
 43004 on start, busy phones 43005 on stop, unknown ones 42001. Each start success carries a
 live-view `url` holding the emulator's secret (never to be seen in output). Timing is counted in
-status reads, so nothing depends on the clock.
+status reads, so nothing depends on the clock. A phone created or added `starting` (status 1)
+boots like a started one: `started` on its boot_reads-th status read (boot_reads as set when it is
+first read). A phone whose status the tests set (phones/status) or a power write moved follows that
+script only.
   POST /_emulator/callbacks/send   {"payload": {...}, "url": optional (default: the URL set with callback/set),
                                    "auth": "key" | "token" | "none", "ts_offset_ms": n, "tamper": bool,
                                    "trace_id": s} send one GeeLark callback, signed like GeeLark signs them;
@@ -37,8 +44,16 @@ status reads, so nothing depends on the clock.
 Fault kinds: http (status, body, headers), reset (drop the connection), hang (seconds, then
 answer), code (an API code with msg and data), raw (a body as is), mutate (add / delete phones,
 then answer normally), lose_answer (apply the write, then drop the connection, or answer HTTP
-"status" when one is given). A fault may name the "path" it applies to. An unknown kind, key or
-path is refused with HTTP 400, as is any unknown key of a control request.
+"status" when one is given), fail_detail (status path: answer normally, except the phones "ids" come
+back in failDetails with "code", default 42001, and "msg"), omit (list path: leave the phones "ids"
+out of the page's items, total unchanged), drip (send the headers, then one byte of JSON whitespace
+every "interval" seconds for "seconds", then the normal answer). A fault may name the "path" it
+applies to, "skip": n (the next n requests of that path pass untouched, by later faults too, then it
+plays) and "times": n (it plays on n such requests in a row; default 1). An unknown kind, key or path,
+or a value of the wrong type, is refused with HTTP 400, as is any unknown key of a control request.
+E.g. the 2nd start batch answered 403: {"kind": "http", "status": 403, "path": "/open/v1/phone/start",
+"skip": 1}; status re-reads failing: {"kind": "http", "status": 502, "path": "/open/v1/phone/status",
+"times": 50}.
 
 An error inside the emulator is printed to stderr with its traceback and answered with HTTP 500
 and a JSON {"error": ...}; it never becomes a silently dropped connection.
@@ -106,14 +121,35 @@ FAULT_KEYS = {
     "raw": {"body", "hex"},
     "mutate": {"add", "delete"},
     "lose_answer": {"status"},
+    "fail_detail": {"ids", "code", "msg"},
+    "omit": {"ids"},
+    "drip": {"interval", "seconds"},
 }
-FAULT_REQUIRED = {"code": {"code"}}
+# Keys every kind takes: the API path it applies to, requests to let pass first, requests to play on.
+FAULT_COMMON_KEYS = {"path", "skip", "times"}
+FAULT_REQUIRED = {"code": {"code"}, "fail_detail": {"ids"}, "omit": {"ids"}}
+# Kinds that shape one endpoint's answer play only there; their path defaults to it.
+FAULT_ONLY_PATH = {"fail_detail": STATUS_PATH, "omit": LIST_PATH}
+# Checks of fault values, each with what it asks for (a fault kind's own keys, e.g. http's status, go unchecked:
+# the tests may want any value there).
+FAULT_VALUE_CHECKS = {
+    "skip": (lambda value: _is_whole(value) and value >= 0, "a whole number of at least 0"),
+    "times": (lambda value: _is_whole(value) and value >= 1, "a whole number of at least 1"),
+    "ids": (lambda value: isinstance(value, list) and all(isinstance(i, str) for i in value),
+            "a list of phone ID strings"),
+    "interval": (lambda value: _is_number(value) and value > 0, "a number above 0 (seconds)"),
+    "seconds": (lambda value: _is_number(value) and value >= 0, "a number of at least 0 (seconds)"),
+}
+DRIP_DEFAULTS = {"interval": 1.0, "seconds": 60.0}
 # The settings POST /_emulator/config may change, each with the check its value must pass.
 CONFIG_CHECKS = {
     "latency": lambda value: _is_number(value) and value >= 0,
     "rate_limit": lambda value: _is_whole(value) and value >= 0,
     "max_in_flight": lambda value: _is_whole(value) and value >= 0,
 }
+
+
+KEEP = object()  # "not given": a control setting that stays as it is
 
 
 class ControlError(ValueError):
@@ -127,17 +163,29 @@ def check_fault(fault):
     kind = fault.get("kind")
     if kind not in FAULT_KEYS:
         raise ControlError("unknown fault kind %r; known kinds: %s" % (kind, ", ".join(sorted(FAULT_KEYS))))
-    unknown = set(fault) - FAULT_KEYS[kind] - {"kind", "path"}
+    unknown = set(fault) - FAULT_KEYS[kind] - FAULT_COMMON_KEYS - {"kind"}
     if unknown:
-        raise ControlError("fault kind %r does not take %s; it takes: %s"
-                           % (kind, ", ".join(sorted(unknown)), ", ".join(sorted(FAULT_KEYS[kind] | {"path"}))))
+        takes = ", ".join(sorted(FAULT_KEYS[kind] | FAULT_COMMON_KEYS))
+        raise ControlError("fault kind %r does not take %s; it takes: %s" % (kind, ", ".join(sorted(unknown)), takes))
     missing = FAULT_REQUIRED.get(kind, set()) - set(fault)
     if missing:
         raise ControlError("fault kind %r needs %s" % (kind, ", ".join(sorted(missing))))
     if "path" in fault and fault["path"] not in API_PATHS:
         raise ControlError("fault path %r is not an API path of the emulator (%s)"
                            % (fault["path"], ", ".join(API_PATHS)))
-    return fault
+    only = FAULT_ONLY_PATH.get(kind)
+    if only is not None and fault.get("path", only) != only:
+        raise ControlError("fault kind %r plays only on path %s, got %r" % (kind, only, fault["path"]))
+    for key, (check, wanted) in FAULT_VALUE_CHECKS.items():
+        if key in fault and not check(fault[key]):
+            raise ControlError("fault %s must be %s, got %r" % (key, wanted, fault[key]))
+    if kind == "fail_detail" and "code" in fault and not _is_whole(fault["code"]):
+        raise ControlError("fault code must be a whole number (an API code), got %r" % (fault["code"],))
+    # A copy: the queue counts skip and times down in it, never in the caller's dict.
+    checked = dict(fault)
+    if only is not None:
+        checked["path"] = only
+    return checked
 
 
 def _check_keys(what, body, allowed, required=()):
@@ -237,7 +285,37 @@ class EmulatorState:
         self.refuse = {"start": {}, "stop": {}}
         self.live_view_secret = "lv%032x" % random.Random(seed * 7 + 3).getrandbits(128)
         self.callback_url = None  # the account's one webhook URL (callback/set)
+        # Phones created `starting` boot like started ones: counted from their first status read, so
+        # a boot_reads set before that read applies (see count_status_read).
+        self.cold_boot = set(phone_id for phone_id, phone in self.phones.items() if phone.get("status") == 1)
+        self.reset()
+
+    def reset(self):
+        """Zero the counters, drop queued faults and put the pager back to telling the truth."""
         self.reset_stats()
+        self.pager_repeat = False  # serve page 1's items for every page
+        self.pager_total = None  # the total claimed on every list answer (None: the true one)
+
+    def set_pager(self, repeat=KEEP, total=KEEP):
+        """Make the list endpoint lie, until reset; a setting not given stays as it is (both checked first)."""
+        if repeat is not KEEP and not isinstance(repeat, bool):
+            raise ValueError("repeat must be true or false, got %r" % (repeat,))
+        if total is not KEEP and total is not None and not (_is_whole(total) and total >= 0):
+            raise ValueError("total must be a whole number of at least 0 or null, got %r" % (total,))
+        if repeat is not KEEP:
+            self.pager_repeat = repeat
+        if total is not KEEP:
+            self.pager_total = total
+
+    def rename(self, names):
+        """Give phones new serial names, any text (checked in full before any is changed)."""
+        if not isinstance(names, dict) or not all(isinstance(n, str) or n is None for n in names.values()):
+            raise ValueError("names must map phone IDs to text (or null), got %r" % (names,))
+        missing = [phone_id for phone_id in names if phone_id not in self.phones]
+        if missing:
+            raise ValueError("no phone %s in the fleet" % ", ".join(missing))
+        for phone_id, name in names.items():
+            self.phones[phone_id]["serialName"] = name
 
     def reset_stats(self):
         self.requests = collections.Counter()
@@ -282,20 +360,30 @@ class EmulatorState:
                 self.phones[phone_id]["status"] = status
 
     def schedule(self, ids, status, on_read=None, after=None):
-        """Change the status of `ids` on their `on_read`-th status read from now, or `after` seconds."""
+        """Change the status of `ids` on their `on_read`-th status read from now, or `after` seconds.
+
+        A scripted phone moves only as scripted: a phone created `starting` no longer boots by itself.
+        """
         if on_read is not None:
             if isinstance(on_read, bool) or not isinstance(on_read, int) or on_read < 1:
                 raise ValueError("on_read must be a whole number of at least 1, got %r" % (on_read,))
             for phone_id in ids:
                 self.read_transitions[phone_id].append([on_read, status])
+            self.cold_boot.difference_update(ids)
         else:
             when = time.monotonic() + float(after or 0)
             self.transitions.extend((when, phone_id, status) for phone_id in ids)
+            self.cold_boot.difference_update(ids)
             self.apply_transitions()
 
     def count_status_read(self, phone_id):
         """One status read of a phone: count it, and fire the read-counted changes now due."""
         self.status_reads[phone_id] += 1
+        if phone_id in self.cold_boot:  # its first read: a phone created `starting` boots from now
+            self.cold_boot.discard(phone_id)
+            phone = self.phones.get(phone_id)
+            if phone is not None and phone["status"] == 1 and not self.read_transitions.get(phone_id):
+                self.read_transitions[phone_id].append([self.boot_reads, 0])
         steps = self.read_transitions.get(phone_id)
         if not steps:
             return
@@ -323,6 +411,8 @@ class EmulatorState:
             self.next_index += 1
             phone.update(spec)
             self.phones[phone["id"]] = phone
+            if phone.get("status") == 1:
+                self.cold_boot.add(phone["id"])
             added.append(phone["id"])
         return added
 
@@ -411,10 +501,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.in_flight -= 1
 
     def _take_fault(self):
-        for fault in list(self.state.faults):
-            if fault.get("path") in (None, self.path):
+        """The fault this request plays: the first queued for its path, unless that one still skips."""
+        for fault in self.state.faults:
+            if fault.get("path") not in (None, self.path):
+                continue
+            if fault.get("skip", 0) > 0:
+                fault["skip"] -= 1
+                return None  # let through untouched, by later faults too: "the 2nd request fails" means that
+            if fault.get("times", 1) > 1:
+                fault["times"] -= 1
+            else:
                 self.state.faults.remove(fault)
-                return fault
+            return fault
         return None
 
     def _api(self, raw, fault):
@@ -448,7 +546,7 @@ class Handler(BaseHTTPRequestHandler):
                 elif self.path in (CALLBACK_GET_PATH, CALLBACK_SET_PATH):
                     data = self._callback(body)
                 else:
-                    data = self._status(body) if self.path == STATUS_PATH else self._list(body)
+                    data = self._status(body, fault) if self.path == STATUS_PATH else self._list(body, fault)
         except ApiFailure as failure:
             self._envelope(trace_id, failure.code, failure.msg)
             return
@@ -491,17 +589,22 @@ class Handler(BaseHTTPRequestHandler):
             return
         raise ApiFailure(40003, "signature verification failed")
 
-    def _status(self, body):
+    def _status(self, body, fault=None):
         ids = body.get("ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise ApiFailure(40004, "ids is required and must be a list of strings")
         if len(ids) > MAX_IDS:
             raise ApiFailure(40004, "ids must not hold more than %d entries" % MAX_IDS)
+        failing = {}
+        if fault is not None and fault.get("kind") == "fail_detail":
+            failing = dict.fromkeys(fault["ids"], (fault.get("code", 42001), fault.get("msg", "env not found")))
         successes, failures = [], []
         for phone_id in ids:
             self.state.count_status_read(phone_id)
             phone = self.state.phones.get(phone_id)
-            if phone is None:
+            if phone_id in failing:
+                failures.append({"code": failing[phone_id][0], "id": phone_id, "msg": failing[phone_id][1]})
+            elif phone is None:
                 failures.append({"code": 42001, "id": phone_id, "msg": "env not found"})
             else:
                 successes.append({"id": phone_id, "serialName": phone["serialName"], "status": phone["status"]})
@@ -512,7 +615,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"totalAmount": len(ids), "successAmount": len(successes), "failAmount": len(failures),
                 "successDetails": shuffled, "failDetails": failures}
 
-    def _list(self, body):
+    def _list(self, body, fault=None):
         ids = body.get("ids")
         page, size = body.get("page", 1), body.get("pageSize", 10)
         if ids:
@@ -528,8 +631,12 @@ class Handler(BaseHTTPRequestHandler):
             selected = [p for p in self.state.phones.values() if _matches(p, body)]
         else:
             selected = list(self.state.phones.values())
-        chunk = selected[(page - 1) * size:page * size]
-        return {"total": len(selected), "page": page, "pageSize": size, "items": [_list_item(p) for p in chunk]}
+        first = 0 if self.state.pager_repeat else (page - 1) * size
+        chunk = selected[first:first + size]
+        if fault is not None and fault.get("kind") == "omit":
+            chunk = [p for p in chunk if p["id"] not in fault["ids"]]
+        total = len(selected) if self.state.pager_total is None else self.state.pager_total
+        return {"total": total, "page": page, "pageSize": size, "items": [_list_item(p) for p in chunk]}
 
     def _power(self, body):
         """Start or stop: validate, apply to each phone, answer per phone in successDetails / failDetails."""
@@ -614,6 +721,11 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "lose_answer":
             self._lost_answer = fault
             return False
+        if kind in ("fail_detail", "omit"):  # shapes the normal answer (_status, _list)
+            return False
+        if kind == "drip":
+            self._drip = fault
+            return False
         if kind == "http":
             status = fault.get("status", 502)
             try:
@@ -651,7 +763,21 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             if self.path == CONTROL_PREFIX + "reset":
                 _check_keys("reset", body, ())
-                state.reset_stats()
+                state.reset()
+                answer = {"ok": True}
+            elif self.path == CONTROL_PREFIX + "pager":
+                _check_keys("pager", body, ("repeat", "total"))
+                try:
+                    state.set_pager(**body)
+                except ValueError as exc:
+                    raise ControlError("pager: %s" % exc) from None
+                answer = {"ok": True}
+            elif self.path == CONTROL_PREFIX + "phones/rename":
+                _check_keys("phones/rename", body, ("names",), required=("names",))
+                try:
+                    state.rename(body["names"])
+                except ValueError as exc:
+                    raise ControlError(str(exc)) from None
                 answer = {"ok": True}
             elif self.path == CONTROL_PREFIX + "config":
                 _check_keys("config", body, CONFIG_CHECKS)
@@ -726,14 +852,25 @@ class Handler(BaseHTTPRequestHandler):
         self._send_raw(status, json.dumps(payload).encode(), "application/json")
 
     def _send_raw(self, status, body, content_type, headers=None):
+        drip, self._drip = getattr(self, "_drip", None), None
         self._answered = True
         self._leave()
+        # A drip sends the answer behind JSON whitespace, one byte per interval, so the answer stays valid
+        # and a client whose timeout only bounds each read waits the whole time.
+        padding = 0
+        if drip is not None:
+            interval = drip.get("interval", DRIP_DEFAULTS["interval"])
+            padding = int(drip.get("seconds", DRIP_DEFAULTS["seconds"]) / interval)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(padding + len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, str(value))
         self.end_headers()
+        for dummy in range(padding):
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(interval)
         self.wfile.write(body)
 
 
@@ -852,8 +989,20 @@ class Emulator:
             return self.state.stats()
 
     def reset(self):
+        """Zero the counters, drop queued faults, put the pager back (the fleet and power settings stay)."""
         with self.state.lock:
-            self.state.reset_stats()
+            self.state.reset()
+
+    def set_pager(self, repeat=KEEP, total=KEEP):
+        """Until reset: repeat=True serves page 1's items for every page; total=n claims n on every list answer
+        (total=None: the true total again). A setting not given keeps its value."""
+        with self.state.lock:
+            self.state.set_pager(repeat=repeat, total=total)
+
+    def rename(self, names):
+        """Give phones new serial names: {id: any text}."""
+        with self.state.lock:
+            self.state.rename(names)
 
     def queue_faults(self, *faults):
         checked = [check_fault(fault) for fault in faults]
@@ -898,10 +1047,13 @@ class Emulator:
 _CONTROL_HELP = """control endpoints (no auth, loopback only; JSON bodies; an unknown key is refused with 400):
   GET  /_emulator/stats          request counters per path, API codes answered, peak requests in
                                  flight, busiest minute per path, status reads per phone, secret leaks
-  POST /_emulator/reset          {}  zero the counters and drop queued faults
+  POST /_emulator/reset          {}  zero the counters, drop queued faults, put the pager back to the truth
   POST /_emulator/config         {"latency": seconds, "rate_limit": per_minute, "max_in_flight": n}
   POST /_emulator/faults         {"faults": [{"kind": KIND, ...}, ...]}  queued; each is played on one
-                                 API request (of "path" only, when given):
+                                 API request (of "path" only, when given). Every kind also takes
+                                 "skip": n (let the next n requests of its path pass untouched, by
+                                 later faults too, then play) and "times": n (play on n such requests
+                                 in a row; default 1):
                                    http    status, body, headers, content_type: an HTTP answer as is
                                    reset   drop the connection
                                    hang    seconds: wait, then answer normally
@@ -910,15 +1062,29 @@ _CONTROL_HELP = """control endpoints (no auth, loopback only; JSON bodies; an un
                                    mutate  add (phone objects), delete (IDs): change the fleet, then answer
                                    lose_answer  status: apply a start or stop, then drop the connection
                                            (or answer that HTTP status): a write whose answer was lost
+                                   fail_detail  ids (required), code (default 42001), msg (default "env not
+                                           found"): a normal status answer, except those phones come back
+                                           in failDetails with that code (status path only)
+                                   omit    ids (required): a normal list answer without those phones in its
+                                           items; total unchanged (list path only)
+                                   drip    interval (default 1), seconds (default 60): send the headers, then
+                                           one byte of JSON whitespace every interval seconds for seconds,
+                                           then the normal answer
+  POST /_emulator/pager          {"repeat": bool, "total": n or null}  until reset: repeat serves page 1's
+                                 items for every page; total is claimed on every list answer (null: the
+                                 true total); a setting not given stays as it is
   POST /_emulator/phones/status  {"ids": [...], "status": n, "on_read": k}  status n from each phone's
                                  k-th status read on; or {"ids": [...], "status": n, "after": s} after s seconds
   POST /_emulator/phones/add     {"phones": [{...}, ...]}  new phones; missing fields get sensible values
   POST /_emulator/phones/delete  {"ids": [...]}
+  POST /_emulator/phones/rename  {"names": {"<id>": "<any text>"}}  new serial names (text or null)
   POST /_emulator/callbacks/send {"payload": {...}, "url", "auth": key|token|none, "ts_offset_ms", "tamper",
                                  "trace_id"}  send one GeeLark callback, signed as GeeLark signs them
   POST /_emulator/power          {"boot_reads": k, "stop_reads": k, "busy": [...], "idle": [...],
                                  "refuse": {"start" or "stop": {id: code}}}  how start and stop behave:
-                                 boot and stop length in status reads, phones busy with a task (43005)
+                                 boot and stop length in status reads, phones busy with a task (43005);
+                                 phones added (or created) `starting` boot like started ones, counted
+                                 from their first status read; a status set by phones/status stays as set
 
 API endpoints (POST, authenticated like GeeLark's): /open/v1/phone/list, /open/v1/phone/status,
 /open/v1/phone/start, /open/v1/phone/stop, /open/v1/callback/get, /open/v1/callback/set.
