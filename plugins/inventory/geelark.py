@@ -16,9 +16,24 @@ description:
     C(status_starting), C(status_shut_down) or C(status_expired) (C(status_unknown) for codes
     outside 0 to 3). The four status groups always exist, so a play for an empty one matches
     nothing instead of failing.
-  - Host names are the phones' serial names (or IDs, see O(hostname)). GeeLark does not keep
-    serial names unique; phones that share a name are each named C(<serial name>_<ID>), and a
-    warning lists them. No phone is ever dropped for its name.
+  - Host names are the phones' serial names (or IDs, see O(hostname)); every phone appears exactly
+    once, under a host name no other phone has, and a warning lists every phone named otherwise.
+    GeeLark does not keep serial names unique; phones that share a name are each named
+    C(<serial name>_<ID>). A phone without a name is named by its ID, which it keeps before a phone
+    whose name is that ID.
+  - A host name is never the name of a group of this inventory (C(all), C(ungrouped), C(geelark),
+    the status groups and every group O(groups) and O(keyed_groups) make). A phone whose name is a
+    group name is named C(<serial name>_<ID>) (an ID that is a group name gets C(_2), C(_3) ...).
+  - Control characters in a name (ESC, CR, LF, BEL, DEL, C1 codes, line separators and bidirectional
+    overrides) are replaced by C(_) in the host name, so a name never reaches a terminal raw;
+    C(geelark_serial_name) keeps the name as the API gave it.
+  - A listing whose pages do not add up (a page that repeats a phone, holds fewer or more phones than
+    the first page's total allows, or announces another total) is read again, up to 3 times; then
+    the inventory fails rather than hold part of the fleet. A first page whose total exceeds
+    200,000 phones fails at once (split such a fleet with O(filters)).
+  - An option whose value is empty (an empty string, or a template that renders empty, such as
+    C(token) set to C({{ geelark_token }}) with C(-e geelark_token=)) counts as not set, as an empty
+    environment variable does. The environment variable is used instead, then the default.
   - A phone deleted between the list call and the status call (status failure 42001) is left out
     with a warning. A phone the status call does not answer for keeps the status from the list,
     with a warning.
@@ -33,9 +48,11 @@ description:
     V(starting), V(shut_down), V(expired) or V(unknown)), C(geelark_group) (a dict of C(id), C(name) and
     C(remark)), C(geelark_tags) (a list of tag names), C(geelark_remark), C(geelark_charge_mode) (V(0) per
     minute, V(1) monthly, or V(null)), C(geelark_equipment) (the API's C(equipmentInfo) dict),
-    C(geelark_proxy) (the proxy dict without its password) and C(geelark_fetched_at) (when the data was
+    C(geelark_proxy) (the proxy dict without its password), C(geelark_fetched_at) (when the data was
     fetched from the API, UTC, for example V(2026-11-28T07:30:00Z); on a cache hit it tells the cache's
-    age). Fields the API leaves empty (C(null)) become empty strings, lists and dicts."
+    age) and C(geelark_api_url) (the normalised O(api_url) the phones were read from, so playbooks and
+    the runbooks call the same site; never a credential). Fields the API leaves empty (C(null)) become
+    empty strings, lists and dicts."
   - "The group C(geelark) carries C(ansible_connection=local) and
     C(ansible_python_interpreter={{ ansible_playbook_python }}): phones are API objects, not SSH hosts,
     so a task of a C(hosts: status_shut_down) play runs on the controller, with the Python that runs
@@ -139,6 +156,7 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleError, AnsibleUndefinedVariable
+from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.release import __version__ as ansible_core_version
@@ -155,10 +173,15 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._client import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import (
     STATUS_NAMES,
+    UNKNOWN_STATUS,
     list_filter_body,
     status_name,
 )
-from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import (
+    DEFAULT_API_URL,
+    HAS_REQUESTS,
+    normalize_api_url,
+)
 
 display = Display()
 
@@ -238,32 +261,150 @@ def host_vars(item, status):
     )
 
 
-def host_names(phones, hostname):
-    """Inventory name of each phone ID; a name shared by several phones gets their ID appended."""
-    if hostname == "id":
-        return dict((p["id"], p["id"]) for p in phones)
-    serial = dict((p["id"], _text(p.get("serialName")).strip()) for p in phones)
-    counts = collections.Counter(serial.values())
-    names = {}
-    for phone_id, name in serial.items():
-        if not name:
-            names[phone_id] = phone_id
-        elif counts[name] > 1:
-            names[phone_id] = "%s_%s" % (name, phone_id)
-        else:
-            names[phone_id] = name
-    # A composed name that equals another phone's own name gives way: that phone keeps its name.
-    plain = set(name for phone_id, name in names.items() if name == serial[phone_id])
-    for phone_id, name in names.items():
-        if name != serial[phone_id] and name in plain:
-            names[phone_id] = phone_id
+# What a host name never holds: C0 and C1 control characters, DEL, line and paragraph separators and
+# bidirectional overrides. They would reach the terminal raw (ok: [<ESC>[2J...]) and forge or hide output.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+HOST_NAME_REPLACEMENT = "_"
+_ALL_STATUS_NAMES = tuple(STATUS_NAMES.values()) + (UNKNOWN_STATUS,)
+# Group names every inventory has, besides those this plugin and its keyed_groups/groups make.
+BUILTIN_GROUPS = frozenset(("all", "ungrouped"))
+
+
+def printable_name(text):
+    """The text with every control character replaced by HOST_NAME_REPLACEMENT."""
+    return _UNPRINTABLE.sub(HOST_NAME_REPLACEMENT, text)
+
+
+def base_host_name(phone, hostname):
+    """The name a phone asks for: its serial name (its ID when it has none, or with hostname: id), printable."""
+    name = _text(phone.get("serialName")).strip() if hostname == "serial_name" else ""
+    return printable_name(name or phone["id"])
+
+
+def host_names(phones, hostname, reserved=frozenset()):
+    """Inventory name of each phone ID: unique, printable, and never one of the `reserved` group names.
+
+    A phone keeps the name it asks for (base_host_name) unless another phone asks for it too or a
+    group has it; then it is named <name>_<ID>. A phone named after its own ID keeps that first: IDs
+    are unique, names are chosen by people. Whatever still clashes gets its ID, then a _2, _3 ...
+    suffix, so no phone is ever dropped and no two phones share a host name.
+    """
+    base = dict((p["id"], base_host_name(p, hostname)) for p in phones)
+    own_id = dict((phone_id, printable_name(phone_id)) for phone_id in base)
+    counts = collections.Counter(base.values())
+    taken = set(reserved)
+    names: dict = {}
+    ordered = sorted(base)  # the same names whatever order the API lists the phones in
+
+    def claim(phone_id, candidates):
+        for name in candidates:
+            if name not in taken:
+                names[phone_id] = name
+                taken.add(name)
+                return
+
+    for phone_id in ordered:
+        if base[phone_id] == own_id[phone_id]:
+            claim(phone_id, [base[phone_id]])
+    for phone_id in ordered:
+        if phone_id not in names and counts[base[phone_id]] == 1:
+            claim(phone_id, [base[phone_id]])
+    for phone_id in ordered:
+        if phone_id in names:
+            continue
+        candidates = [] if base[phone_id] == own_id[phone_id] else ["%s_%s" % (base[phone_id], own_id[phone_id])]
+        candidates.append(own_id[phone_id])
+        claim(phone_id, candidates)
+        suffix = 2
+        while phone_id not in names:
+            claim(phone_id, ["%s_%d" % (candidates[0], suffix)])
+            suffix += 1
     return names
+
+
+class _GroupRecorder:
+    """Stands in for the inventory while compose, groups and keyed_groups run for each phone.
+
+    ansible-core links a *group* when a host is added to a group under a name that is also a group's
+    (add_child looks groups up first), so host names must be chosen knowing every group name. The
+    Constructable helpers run once against this recorder, under a provisional host object; the
+    recorded steps are then replayed onto the real inventory under the final host names.
+    """
+
+    def __init__(self, source):
+        self.groups: set = set()
+        self.steps: dict = {}
+        self._source = source
+        self._host: t.Any = None
+        self._key: t.Any = None
+        self._vars: dict = {}
+        self._memberships: list = []
+
+    def start(self, key, provisional, variables, groups):
+        """Record the steps of one host under `key`; it is known as `provisional` (a unique object) until named."""
+        self._host = provisional
+        self._key = key
+        self._vars = dict(variables, inventory_file=self._source,
+                          inventory_dir=os.path.dirname(self._source) if self._source else None)
+        self._memberships = list(groups)
+        self.steps[key] = []
+
+    def add_group(self, name):
+        if not name:
+            raise AnsibleError("Invalid empty/false group name provided: %s" % name)
+        name = to_safe_group_name(name)
+        self.groups.add(name)
+        return name
+
+    def add_child(self, group, child):
+        if child is self._host:
+            self._member(group)
+        else:
+            self.steps[self._key].append(("child", group, child))
+        return True
+
+    def add_host(self, host, group=None, port=None):
+        if group:
+            self._member(group)
+        return host
+
+    def set_variable(self, host, name, value):
+        self._vars[name] = value
+        self.steps[self._key].append(("var", name, value))
+
+    def get_host(self, host):
+        return self
+
+    def get_vars(self):
+        """The provisional host's variables with the magic ones a real Host adds (Host.get_magic_vars)."""
+        name = str(self._host)
+        return dict(self._vars, inventory_hostname=name, inventory_hostname_short=name.split(".", 1)[0],
+                    group_names=sorted(set(self._memberships)))
+
+    def _member(self, group):
+        self._memberships.append(group)
+        self.steps[self._key].append(("member", group))
+
+
+class _ProvisionalHost(str):
+    """A host name stand-in told apart from any group name by identity, not by its text."""
+
+
+def _some(names, limit=20):
+    """The first `limit` names, comma-separated, with ", ..." when there are more."""
+    names = sorted(names)
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
 def _undefined_name(error):
     """The name of the undefined variable an AnsibleUndefinedVariable is about, or None."""
     match = re.search(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined", to_native(error))
     return match.group(1) if match else None
+
+
+def _is_unset(value):
+    """None, or text that is empty or only blanks: an option given so counts as not given."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _text(value):
@@ -317,19 +458,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.vvv("Skipping %s for %s: %s" % (to_native(path), self.NAME, why))
         return False
 
+    inventory: t.Any  # set by parse; _construct stands a _GroupRecorder in for it for a while
     _secrets: tuple = ()
+    _sources: dict = {}
+    _config: dict = {}
     _config_keys: frozenset = frozenset()
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         config = self._read_config_data(path)
         self._config_keys = frozenset(config)
+        self._config = config
         self._warn_unknown_keys(path, config)
         self._check_options()
         if not HAS_REQUESTS:
             raise AnsibleError("The %s inventory needs the Python library 'requests' on the controller: "
                                "pip install requests" % self.NAME)
         options = self._client_options()
+        api_url = self._exposed_api_url(options)
         query = self._query_fingerprint(options)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache")
@@ -341,7 +487,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         else:
             display.vvv("%s: %d phones from the inventory cache, no API request" % (self.NAME, len(data["phones"])))
         cpu = time.process_time()
-        self._populate(data)
+        self._populate(data, api_url)
         display.vvv("%s: inventory built in %.3fs CPU" % (self.NAME, time.process_time() - cpu))
 
     def _warn_unknown_keys(self, path, config):
@@ -376,27 +522,41 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return text
 
     def _client_options(self):
-        options = {}
+        """The shared options, and where each credential and api_url came from (self._sources).
+
+        An empty value counts as not set, in the inventory file as in the environment: a file's
+        `token: "{{ geelark_token }}"` with `-e geelark_token=` falls back to GEELARK_TOKEN, then to
+        the default, instead of hiding them.
+        """
+        options, sources = {}, {}
         for name in CLIENT_OPTION_DEFAULTS:
-            value = self.get_option(name)
-            if name in _CREDENTIAL_OPTIONS and isinstance(value, str) and self.templar.is_template(value):
-                value = self._template_credential(name, value)
-            options[name] = value
+            env = _ENV_OF.get(name)
+            value = None
+            # The file's own text decides emptiness: ansible-core reads validate_certs: "" as false.
+            if name in self._config_keys and not _is_unset(self._config.get(name)):
+                value = self.get_option(name)
+                if name in _CREDENTIAL_OPTIONS and isinstance(value, str) and self.templar.is_template(value):
+                    value = self._template_credential(name, value)
+                if not _is_unset(value) and name in _CREDENTIAL_OPTIONS:
+                    sources[name] = "the inventory file"
+            if _is_unset(value) and env:
+                value = os.environ.get(env)
+                if not _is_unset(value):
+                    sources[name] = "environment variable %s" % env
+            if _is_unset(value):
+                value = None if name in self._config_keys or env else self.get_option(name)
+            options[name] = value  # None: the client's default
+        self._sources = sources
         self._secrets = tuple(v for v in (options.get("token"), options.get("api_key")) if isinstance(v, str) and v)
         return options
 
-    def _credential_sources(self):
-        """Where each credential option and api_url came from (the inventory file, or an environment variable)."""
-        sources = {}
-        for name in ("token", "app_id", "api_key", "api_url"):
-            if name in self._config_keys:
-                sources[name] = "the inventory file"
-            elif name == "api_url":  # it has a default: only the environment variable says it was set
-                if os.environ.get(_ENV_OF[name]):
-                    sources[name] = "environment variable %s" % _ENV_OF[name]
-            elif self.get_option(name) is not None:  # no default: the value came from its environment variable
-                sources[name] = "environment variable %s" % _ENV_OF[name]
-        return sources
+    def _exposed_api_url(self, options):
+        """The normalised api_url for the geelark_api_url host variable: where the phones were read, no credential."""
+        try:
+            url = normalize_api_url(options.get("api_url") or DEFAULT_API_URL, self._sources.get("api_url"))
+        except GeeLarkError as error:
+            raise AnsibleError("%s: %s" % (self.NAME, error)) from None
+        return re.sub(r"^(https?://)[^/@]*@", r"\1", url)  # user:password@ never leaves the inventory
 
     def _template_credential(self, name, value):
         """A credential option's template, rendered with the extra vars (-e), lookups and vault.
@@ -434,7 +594,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         wall, cpu = time.monotonic(), time.process_time()
         try:
             with GeeLarkClient.from_options(options, log=self._log_request, notice=self._notice,
-                                            sources=self._credential_sources()) as client:
+                                            sources=self._sources) as client:
                 items, report = client.fleet_status(self.get_option("filters"))
                 requests = client.transport.request_count
         except GeeLarkError as error:
@@ -475,16 +635,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except GeeLarkError as error:
             raise AnsibleError("%s: %s" % (self.NAME, error)) from None
 
-    def _populate(self, data):
+    def _populate(self, data, api_url):
         wanted = set(self.get_option("statuses") or ())
         prefix = self.get_option("status_group_prefix")
-        strict = self.get_option("strict")
+        hostname = self.get_option("hostname")
         inventory: t.Any = self.inventory
         inventory.add_group("geelark")
         for name, value in CONNECTION_DEFAULTS.items():  # group variables: group_vars and compose override them
             inventory.set_variable("geelark", name, _trusted_template(value))
         # Entries cached before the fetch time was stored have none: their age is unknown.
-        fetched = mark_unsafe({"geelark_fetched_at": data.get("fetched_at") or ""})
+        shared = mark_unsafe({"geelark_fetched_at": data.get("fetched_at") or "", "geelark_api_url": api_url})
         status_groups: dict = {}
 
         def status_group(name):
@@ -504,25 +664,75 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 " with filters %s" % json.dumps(self.get_option("filters"), sort_keys=True)
                 if self.get_option("filters") else "",
                 "; none has a status in %s" % ", ".join(sorted(wanted)) if wanted and data["phones"] else ""))
-        names = host_names(phones, self.get_option("hostname"))
-        renamed = sorted(names[p["id"]] for p in phones if names[p["id"]] not in (p["id"], p.get("serialName")))
-        if renamed:
-            display.warning("%s: %d phones share a serial name with another phone and are named "
-                            "<serial name>_<ID>: %s" % (self.NAME, len(renamed), ", ".join(renamed[:20])
-                                                        + (", ..." if len(renamed) > 20 else "")))
-        compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
+        variables = dict((p["id"], mark_unsafe(host_vars(p, data["statuses"][p["id"]]))) for p in phones)
+        recorder = self._construct(phones, variables, shared, prefix, hostname)
+        # No host may take a group's name: neither ours, nor keyed_groups/groups', nor another source's.
+        reserved = (BUILTIN_GROUPS | {"geelark"} | set(prefix + n for n in _ALL_STATUS_NAMES) | recorder.groups
+                    | set(getattr(inventory, "groups", None) or ()))
+        names = host_names(phones, hostname, reserved)
+        self._warn_renamed(phones, names, hostname, reserved)
         # Host variables go straight into each new host's variables. Through set_variable, ansible-core
         # 2.19 walks and tags every value, and checks every name, which is most of the CPU time at
         # fleet scale; these names are fixed and valid, and API data must stay untrusted anyway.
         hosts = getattr(inventory, "__wrapped__", inventory).hosts
         for phone in phones:
             host = names[phone["id"]]
-            variables = mark_unsafe(host_vars(phone, data["statuses"][phone["id"]]))
+            own = variables[phone["id"]]
             inventory.add_host(host)  # in geelark through its status group, a child of geelark
-            inventory.add_child(status_group(variables["geelark_status_name"]), host)
-            hosts[host].vars.update(variables)
-            hosts[host].vars.update(fetched)
-            if compose or groups or keyed:
-                self._set_composite_vars(compose, variables, host, strict=strict)
-                self._add_host_to_composed_groups(groups, variables, host, strict=strict)
-                self._add_host_to_keyed_groups(keyed, variables, host, strict=strict)
+            inventory.add_child(status_group(own["geelark_status_name"]), host)
+            hosts[host].vars.update(own)
+            hosts[host].vars.update(shared)
+            for step in recorder.steps.get(phone["id"], ()):
+                if step[0] == "var":
+                    inventory.set_variable(host, step[1], step[2])
+                elif step[0] == "member":
+                    inventory.add_child(inventory.add_group(step[1]), host)
+                else:
+                    inventory.add_child(inventory.add_group(step[1]), inventory.add_group(step[2]))
+
+    def _construct(self, phones, variables, shared, prefix, hostname):
+        """Run compose, groups and keyed_groups for every phone against a _GroupRecorder, steps keyed by ID."""
+        inventory: t.Any = self.inventory
+        recorder = _GroupRecorder(getattr(inventory, "current_source", None))
+        compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
+        if not (compose or groups or keyed):
+            return recorder
+        strict = self.get_option("strict")
+        self.inventory = recorder
+        try:
+            for phone in phones:
+                own = variables[phone["id"]]
+                provisional = _ProvisionalHost(base_host_name(phone, hostname))
+                recorder.start(phone["id"], provisional, dict(own, **shared),
+                               ("geelark", prefix + own["geelark_status_name"]))
+                self._set_composite_vars(compose, own, provisional, strict=strict)
+                self._add_host_to_composed_groups(groups, own, provisional, strict=strict)
+                self._add_host_to_keyed_groups(keyed, own, provisional, strict=strict)
+        finally:
+            self.inventory = inventory
+        return recorder
+
+    def _warn_renamed(self, phones, names, hostname, reserved):
+        """One warning per reason a phone's host name is not its serial name."""
+        shared: list = []
+        grouped: list = []
+        unprintable: list = []
+        for phone in phones:
+            asked = base_host_name(phone, hostname)
+            raw = (_text(phone.get("serialName")).strip() if hostname == "serial_name" else "") or phone["id"]
+            if asked != raw:
+                unprintable.append(names[phone["id"]])
+            if names[phone["id"]] != asked:
+                (grouped if asked in reserved else shared).append((asked, names[phone["id"]]))
+        if shared:
+            display.warning("%s: %d phones share a serial name with another phone (or with a phone's ID) and are "
+                            "named <serial name>_<ID>: %s" % (self.NAME, len(shared), _some(n for _a, n in shared)))
+        if grouped:
+            display.warning("%s: %d phones have a serial name that is also a group name of this inventory (%s); a "
+                            "host never takes a group's name, so they are named <serial name>_<ID>: %s"
+                            % (self.NAME, len(grouped), _some(sorted(set(a for a, _n in grouped))),
+                               _some(n for _a, n in grouped)))
+        if unprintable:
+            display.warning("%s: %d phones have control characters in their serial name; their host names have %r "
+                            "in their place (geelark_serial_name keeps the name as the API gave it): %s"
+                            % (self.NAME, len(unprintable), HOST_NAME_REPLACEMENT, _some(unprintable)))

@@ -46,6 +46,9 @@ LIST_FILTERS = {
 
 # A listing that changes while it is read is read again this many times before giving up.
 LISTING_ATTEMPTS = 3
+# The most phones one listing reads (documented): a larger total on page 1 is refused at once,
+# so a pager that lies about its total never drives requests and memory without bound.
+MAX_LISTED_PHONES = 200000
 
 
 def status_name(code):
@@ -60,7 +63,7 @@ def normalize_ids(ids, what="ids"):
     if isinstance(ids, (str, bytes)) or not isinstance(ids, (list, tuple)):
         raise ConfigError("%s must be a list of phone IDs, got %s" % (what, type(ids).__name__))
     seen: dict[str, None] = {}
-    for position, value in enumerate(ids, start=1):
+    for position, value in enumerate(ids):  # 0-based, as Python and Jinja index a list
         phone_id = _phone_id(value, "%s[%d]" % (what, position))
         seen.setdefault(phone_id, None)
     return list(seen)
@@ -260,8 +263,9 @@ def list_phones(transport, filters=None, concurrency=1):
     """Every phone the filters select, as raw API items, each exactly once.
 
     Pages of 100; the first page's total tells how many more to ask for, in parallel. A listing
-    whose pages do not add up (phones created or deleted while paging) is read again, and if it
-    still does not add up the run fails rather than return a partial fleet.
+    whose pages do not add up (phones created or deleted while paging, or a pager that repeats
+    pages or claims a wrong total) is read again, and if it still does not add up the run fails
+    rather than return a partial fleet.
     """
     return _read_fleet(transport, filters, concurrency, with_status=False)[0]
 
@@ -271,7 +275,7 @@ def fleet_status(transport, filters=None, concurrency=1):
 
     Status batches of 100 go out while list pages are still arriving, on the same bounded pool,
     so the list and status endpoints (each with its own rate budget) work side by side. The
-    listing is checked as list_phones checks it.
+    listing is checked as list_phones checks it: complete, or an IncompleteResultError.
     """
     return _read_fleet(transport, filters, concurrency, with_status=True)
 
@@ -282,114 +286,90 @@ def _read_fleet(transport, filters, concurrency, with_status):
         items = _list_by_ids(transport, body, concurrency)
         return items, query_status(transport, [item["id"] for item in items], concurrency) if with_status else None
     problem = None
-    for attempt in range(1, LISTING_ATTEMPTS + 1):
-        # A fleet that never holds still while it is read (phones created and deleted all the time)
-        # still gets listed: the last reading of fleet_status keeps going through the changes and
-        # says so in a warning, instead of failing. list_phones, which cannot check the phones it
-        # returns, stays strict.
-        tolerant = with_status and attempt == LISTING_ATTEMPTS
-        items, report, problem = _read_pages(transport, body, concurrency, with_status, tolerant)
+    for _attempt in range(LISTING_ATTEMPTS):
+        items, report, problem = _FleetReading(transport, body, concurrency, with_status).read()
         if problem is None:
             return items, report
-        transport._debug("The phone list changed while it was read (%s); reading it again" % problem)
+        transport._debug("The phone list did not add up (%s); reading it again" % problem)
+    # Never part of the fleet as if it were all of it: a run that acts on "every phone" must not
+    # miss the ones a lying or changing pager hid.
     raise IncompleteResultError(
         "The phone list did not add up in %d readings: %s" % (LISTING_ATTEMPTS, problem), endpoint=LIST_PATH,
-        advice="phones were being created or deleted during the run; run again when the fleet is stable",
+        advice="phones were being created or deleted during the run, or the API's pages disagree with each other: "
+               "run again when the fleet is stable; if it persists, report the traceId to GeeLark support",
     )
-
-
-def _read_pages(transport, body, concurrency, with_status, tolerant=False):
-    """One reading of every page: (items, report, None), or (None, None, why it does not add up)."""
-    return _FleetReading(transport, body, concurrency, with_status, tolerant).read()
 
 
 class _FleetReading:
     """One reading of every list page, with status batches sent while pages still arrive.
 
-    A page that disagrees with the first one stops a strict reading at once. A tolerant reading
-    goes on through such changes (a phone seen twice is kept once; pages are read as far as the
-    largest total announced) and records them in the report's warnings; only a page that
-    contradicts its own total stops it.
+    The first page's total fixes how many pages there are. A page that disagrees with it (another
+    total, a phone already seen, fewer or more phones than its place allows) makes the whole
+    reading inconsistent at once: the pages in flight are cancelled and nothing is kept.
     """
 
-    def __init__(self, transport, body, concurrency, with_status, tolerant):
+    def __init__(self, transport, body, concurrency, with_status):
         self.transport = transport
         self.body = body
         self.concurrency = concurrency
         self.with_status = with_status
-        self.tolerant = tolerant
         self.pages: dict = {}
         self.seen: set = set()
         self.waiting: list = []
         self.batches: list = []
-        self.changes: list = []
         self.reading: dict = {}
         self.total = 0
         self.page_count = 1
         self.next_number = 2
+        # Pages in flight: one at first, at most half the workers, so status batches never queue
+        # behind the whole listing (when the list endpoint's budget runs out, status calls use theirs).
+        self.window = 1
+        self.max_window = max(1, concurrency // 2)
         self.pool: t.Any = None
 
     def read(self):
         first = _list_page(self.transport, _page_body(self.body, 1))
         self.total = first["total"]
+        _check_total(first)
         self.page_count = max(1, math.ceil(self.total / MAX_PAGE_SIZE))
         with BoundedPool(self.concurrency, self.transport.stop_event) as self.pool:
             problem = self._take(1, first)
-            # At most half the workers read pages, so status batches never queue behind the whole
-            # listing: when the list endpoint's budget runs out, status calls still use theirs.
-            for _slot in range(max(1, self.concurrency // 2) if problem is None else 0):
-                self._read_next_page()
+            if problem is None:
+                self._read_more_pages()
             while self.reading and problem is None:
                 done, _pending = wait(self.reading, return_when=FIRST_COMPLETED)
                 for future in done:
                     number = self.reading.pop(future)
                     problem = problem or self._take(number, future.result())
                     if problem is None:
-                        self._read_next_page()
+                        # Each page that fits lets one more page be in flight (slow start): a pager that
+                        # lies is caught on page 2 with nothing else sent, an honest one soon reads wide.
+                        self.window = min(self.window + 1, self.max_window)
+                        self._read_more_pages()
             if problem is not None:
                 for future in list(self.reading) + [future for _batch, future in self.batches]:
                     future.cancel()
                 return None, None, problem
-            unique: dict = {}
-            for number in sorted(self.pages):
-                for item in self.pages[number]["items"]:
-                    unique.setdefault(item["id"], item)  # a phone seen on two pages is kept once
-            items = list(unique.values())
+            items = [item for number in sorted(self.pages) for item in self.pages[number]["items"]]
             if not self.with_status:
                 return items, None, None
             if self.waiting:
                 self._send(list(self.waiting))
             report = _status_report([item["id"] for item in items],
                                     ((batch, future.result()) for batch, future in self.batches))
-        if self.changes:
-            report.warnings.append(
-                "The phone list kept changing while it was read (%d readings; %s): the inventory holds the %d "
-                "phones seen in the last reading. Phones created or deleted during it may be missing; deleted "
-                "ones are left out by the status call"
-                % (LISTING_ATTEMPTS, ", ".join(self.changes[:5]) + (", ..." if len(self.changes) > 5 else ""),
-                   len(items)))
         return items, report, None
 
     def _take(self, number, page):
         """Account for one page; return why the reading must stop, or None."""
-        self.pages[number] = page
-        if self.tolerant:
-            problem = _page_problem(number, page, page["total"], None)
-            if problem is None and page["total"] != self.total:
-                self.changes.append("total %d on page %d" % (page["total"], number))
-                self.page_count = max(self.page_count, math.ceil(page["total"] / MAX_PAGE_SIZE))
-        else:
-            problem = _page_problem(number, page, self.total, self.page_count)
+        problem = _page_problem(number, page, self.total, self.page_count)
         if problem is not None:
             return problem
         for item in page["items"]:
             if item["id"] in self.seen:
-                if not self.tolerant:
-                    return "phone %s appeared on two pages" % item["id"]
-                self.changes.append("phone %s on two pages" % item["id"])
-                continue
+                return "phone %s appeared on two pages (page %d, traceId %s)" % (item["id"], number, page["traceId"])
             self.seen.add(item["id"])
             self.waiting.append(item["id"])
+        self.pages[number] = page
         while self.with_status and len(self.waiting) >= MAX_IDS_PER_CALL:
             self._send(self.waiting[:MAX_IDS_PER_CALL])
             del self.waiting[:MAX_IDS_PER_CALL]
@@ -398,11 +378,23 @@ class _FleetReading:
     def _send(self, batch):
         self.batches.append((batch, self.pool.submit(_status_batch, self.transport, batch)))
 
-    def _read_next_page(self):
-        if self.next_number <= self.page_count:
+    def _read_more_pages(self):
+        while len(self.reading) < self.window and self.next_number <= self.page_count:
             future = self.pool.submit(_list_page, self.transport, _page_body(self.body, self.next_number))
             self.reading[future] = self.next_number
             self.next_number += 1
+
+
+def _check_total(first):
+    """Refuse, before a second request, a total no listing should read (see MAX_LISTED_PHONES)."""
+    if first["total"] > MAX_LISTED_PHONES:
+        raise IncompleteResultError(
+            "The phone list claims %d phones, more than the %d one listing reads"
+            % (first["total"], MAX_LISTED_PHONES), endpoint=LIST_PATH, trace_id=first["traceId"],
+            advice="if the account really holds that many phones, split the listing with filters (group_name, "
+                   "tags, ...) into parts of at most %d; otherwise the API's total is wrong: report the traceId "
+                   "to GeeLark support" % MAX_LISTED_PHONES,
+        )
 
 
 def _page_body(body, page):
@@ -410,13 +402,13 @@ def _page_body(body, page):
 
 
 def _page_problem(number, page, total, page_count):
-    """Why a page does not fit the listing the first page announced (page_count None: its own total), or None."""
-    if page_count is not None and page["total"] != total:
+    """Why a page does not fit the listing the first page announced, or None."""
+    if page["total"] != total:
         return "total was %d on page 1 and %d on page %d" % (total, page["total"], number)
     expected = max(0, min(MAX_PAGE_SIZE, total - (number - 1) * MAX_PAGE_SIZE))
     if len(page["items"]) != expected:
         return "page %d of %d held %d phones, expected %d (traceId %s)" % (
-            number, page_count or math.ceil(total / MAX_PAGE_SIZE), len(page["items"]), expected, page["traceId"])
+            number, page_count, len(page["items"]), expected, page["traceId"])
     return None
 
 
@@ -458,8 +450,8 @@ def _list_page(transport, body):
 def _first_non_object(items):
     if not isinstance(items, list):
         return "items is a %s" % type(items).__name__
-    position, value = next((n, v) for n, v in enumerate(items, start=1) if not isinstance(v, dict))
-    return "item %d is %s" % (position, "null" if value is None else "a %s" % type(value).__name__)
+    position, value = next((n, v) for n, v in enumerate(items) if not isinstance(v, dict))
+    return "items[%d] is %s" % (position, "null" if value is None else "a %s" % type(value).__name__)
 
 
 def _is_int(value):

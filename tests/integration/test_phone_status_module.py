@@ -85,3 +85,11 @@ def test_wait_until_started_with_until_retries(emulator, playbook):
     assert run.rc == 0, run.text
     assert run.text.count("FAILED - RETRYING") == 1
     assert [emulator.status_reads(i) for i in ids] == [2, 2, 2]
+
+
+def test_a_bad_id_is_named_by_its_0_based_position_as_jinja_indexes_it(emulator, playbook):
+    run = playbook(local_play(status_task(ids=["601876382020062634", 6.01876382020062634e17], api_url=emulator.url,
+                                          token=TOKEN)))
+    assert run.rc == 2
+    assert "ids[1] is the number 6.018763820200626e+17" in run.text
+    assert emulator.stats()["total_requests"] == 0

@@ -90,7 +90,7 @@ def test_host_variables_are_complete_and_hold_no_proxy_password(emulator, write_
     assert {k for k in variables if k.startswith("geelark_")} == {
         "geelark_id", "geelark_serial_name", "geelark_serial_no", "geelark_status", "geelark_status_name",
         "geelark_group", "geelark_tags", "geelark_remark", "geelark_charge_mode", "geelark_equipment",
-        "geelark_proxy", "geelark_fetched_at"}
+        "geelark_proxy", "geelark_fetched_at", "geelark_api_url"}
     assert variables["geelark_group"] == {"id": "590711571886417453", "name": "warmup", "remark": "accounts warming up"}
     assert host.name == variables["geelark_serial_name"] == "warmup-00005"
     assert len(variables["geelark_tags"]) == 2 and all(isinstance(t, str) for t in variables["geelark_tags"])
@@ -136,6 +136,54 @@ def test_host_names_rule():
               {"id": "4", "serialName": ""}, {"id": "5", "serialName": "a_1"}]
     assert host_names(phones, "serial_name") == {"1": "1", "2": "a_2", "3": "b", "4": "4", "5": "a_1"}
     assert host_names(phones, "id") == {"1": "1", "2": "2", "3": "3", "4": "4", "5": "5"}
+
+
+def test_a_phone_without_a_name_and_a_phone_named_by_that_id_both_get_a_host_name():
+    phones = [{"id": "7", "serialName": ""}, {"id": "8", "serialName": "7"}, {"id": "9", "serialName": None}]
+    expected = {"7": "7", "8": "7_8", "9": "9"}  # the ID is the phone's own; the name gives way
+    assert host_names(phones, "serial_name") == expected
+    assert host_names(list(reversed(phones)), "serial_name") == expected
+
+
+def test_a_name_that_is_a_group_name_of_the_inventory_gets_the_id_appended():
+    phones = [{"id": "1", "serialName": "all"}, {"id": "2", "serialName": "status_started"},
+              {"id": "3", "serialName": "group_x"}, {"id": "4", "serialName": "group_x_4"},
+              {"id": "5", "serialName": "keep"}]
+    reserved = {"all", "status_started", "group_x", "group_x_4", "group_x_4_4"}  # then the ID alone
+    assert host_names(phones, "serial_name", reserved) == {
+        "1": "all_1", "2": "status_started_2", "3": "group_x_3", "4": "4", "5": "keep"}
+    assert host_names(phones, "id", {"1", "1_2"}) == {"1": "1_3", "2": "2", "3": "3", "4": "4", "5": "5"}
+
+
+def test_control_characters_in_a_name_become_underscores_in_the_host_name():
+    phones = [{"id": "1", "serialName": "\x1b]0;title\x07\x1b[2Jok: [x]\r\nnext\x7f\x9b\u202e"},
+              {"id": "2", "serialName": " \tplain name\n"}, {"id": "3", "serialName": "\x00"}]
+    assert host_names(phones, "serial_name") == {
+        "1": "_]0;title__[2Jok: [x]__next___", "2": "plain name", "3": "_"}
+
+
+def test_host_names_are_unique_group_free_and_printable_whatever_the_input():
+    hypothesis = pytest.importorskip("hypothesis")
+    strategies = hypothesis.strategies
+    samples = ["", "a", "a_1", "1", "all", "\x1b", "x\ny", "status_started", "1_2", "2_1"]
+    texts = strategies.one_of(strategies.sampled_from(samples), strategies.text(max_size=6))
+    ids = strategies.one_of(strategies.sampled_from(["1", "2", "a", "all", "a_1", "1_2"]),
+                            strategies.text(min_size=1, max_size=4))
+
+    @hypothesis.settings(max_examples=400, deadline=None)
+    @hypothesis.given(phones=strategies.dictionaries(ids, strategies.one_of(strategies.none(), texts), max_size=8),
+                      reserved=strategies.sets(texts, max_size=5),
+                      hostname=strategies.sampled_from(["serial_name", "id"]))
+    def check(phones, reserved, hostname):
+        listed = [{"id": phone_id, "serialName": name} for phone_id, name in phones.items()]
+        names = host_names(listed, hostname, reserved)
+        assert set(names) == set(phones)  # every phone, once
+        assert len(set(names.values())) == len(names)  # no name shared
+        assert not set(names.values()) & reserved  # no name is a group name
+        for name in names.values():
+            assert name and not re.search(r"[\x00-\x1f\x7f-\x9f]", name)
+
+    check()
 
 
 def test_hostname_id(write_config, emulator):
@@ -377,7 +425,24 @@ def test_a_phone_with_null_lists_and_objects_gets_empty_host_variables(emulator,
 def test_the_documentation_lists_every_host_variable():
     documentation = yaml.safe_load(geelark_inventory.DOCUMENTATION)
     text = " ".join(documentation["description"])
-    host_variables = set(geelark_inventory.PhoneHostVars.__annotations__) | {"geelark_fetched_at"}
+    host_variables = set(geelark_inventory.PhoneHostVars.__annotations__) | {"geelark_fetched_at", "geelark_api_url"}
     assert set(re.findall(r"C\((geelark_\w+)\)", text)) == host_variables
     for name, value in geelark_inventory.CONNECTION_DEFAULTS.items():
         assert "C(%s=%s)" % (name, value) in text
+
+
+def test_an_empty_value_in_the_file_counts_as_not_set_for_every_option(write_config, monkeypatch, emulator):
+    monkeypatch.setenv("GEELARK_TOKEN", TOKEN)
+    monkeypatch.setenv("GEELARK_API_URL", emulator.url)
+    loader = DataLoader()
+    plugin = inventory_loader.get("geelark.cloudphone.geelark")
+    plugin.templar = Templar(loader=loader)
+    data = InventoryData()
+    plugin.parse(data, loader, write_config(token="", api_url=" ", app_id=None, validate_certs=""), cache=False)
+    assert len(data.hosts) == 250
+    options = plugin._client_options()
+    # validate_certs: "" would read as false (no TLS verification); unset, it takes its default, true.
+    assert (options["token"], options["api_url"], options["app_id"], options["validate_certs"]) == (
+        TOKEN, emulator.url, None, None)
+    assert plugin._sources == {"token": "environment variable GEELARK_TOKEN",
+                               "api_url": "environment variable GEELARK_API_URL"}

@@ -16,6 +16,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import 
 )
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import (
     LIST_PATH,
+    MAX_LISTED_PHONES,
     STATUS_PATH,
     list_filter_body,
     normalize_ids,
@@ -54,6 +55,17 @@ def test_large_integer_ids_keep_every_digit():
 def test_bad_ids_get_a_clear_error(ids, fragment):
     with pytest.raises(ConfigError, match=fragment):
         normalize_ids(ids)
+
+
+@pytest.mark.parametrize("ids, where", [
+    ([None, "1"], "ids[0] is None"),
+    (["1", "2", ""], "ids[2] is an empty string"),
+    (["1", 1.5], "ids[1] is the number 1.5"),
+])
+def test_bad_ids_are_named_by_their_0_based_position_as_python_and_jinja_count(ids, where):
+    with pytest.raises(ConfigError) as info:
+        normalize_ids(ids)
+    assert str(info.value).startswith(where)
 
 
 def test_status_batches_never_exceed_100_ids(emulator, make_client):
@@ -201,31 +213,39 @@ def test_a_listing_that_never_adds_up_fails_loudly(emulator, make_client):
         make_client(concurrency=1).list_phones()
 
 
-def test_a_fleet_that_never_holds_still_is_listed_with_a_warning(emulator, make_client):
-    # Every list call creates a phone (page 1 of each reading announces a larger total than the
-    # pages before it): two strict readings fail, the third keeps going and says so.
-    before = set(fleet_ids(emulator))
+def test_a_fleet_that_never_holds_still_fails_instead_of_returning_part_of_it(emulator, make_client):
+    # Every list call creates a phone: no reading adds up, and fleet_status fails like list_phones.
     emulator.queue_faults(*[{"kind": "mutate", "path": LIST_PATH, "add": [{}]} for dummy in range(12)])
-    items, report = make_client(concurrency=1).fleet_status()
-    listed = [i["id"] for i in items]
-    assert len(listed) == len(set(listed))
-    assert before <= set(listed)  # additions never hide a phone that was there all along
-    assert [p["id"] for p in report.phone_list()] == listed and not report.failure_list()
-    [warning] = [w for w in report.warnings if "kept changing" in w]
-    assert "(3 readings; total" in warning and "the inventory holds the %d phones" % len(listed) in warning
+    with pytest.raises(IncompleteResultError, match="did not add up in 3 readings"):
+        make_client(concurrency=1).fleet_status()
 
 
-def test_a_phone_deleted_while_a_changing_fleet_is_read_is_left_out(emulator, make_client):
-    victims = fleet_ids(emulator)[:3]
-    survivors = set(fleet_ids(emulator)[3:])
-    faults = [{"kind": "mutate", "path": LIST_PATH, "add": [{}]} for dummy in range(12)]
-    faults[4]["delete"] = victims  # as the third reading starts
-    emulator.queue_faults(*faults)
-    items, report = make_client(concurrency=1).fleet_status()
-    listed = {i["id"] for i in items}
-    assert not listed & set(victims) and survivors <= listed
-    assert {p["id"] for p in report.phone_list()} == listed and not report.failure_list()
-    assert any("kept changing" in w for w in report.warnings)
+@pytest.mark.parametrize("read", ["list_phones", "fleet_status"])
+def test_a_pager_that_repeats_page_1_fails_after_reading_page_2_of_each_attempt(emulator, make_client, read):
+    emulator.set_pager(repeat=True, total=5000)
+    with pytest.raises(IncompleteResultError) as info:
+        getattr(make_client(concurrency=1), read)()
+    assert "did not add up in 3 readings" in str(info.value) and "appeared on two pages" in str(info.value)
+    # Each reading stops at the first page that repeats a phone: pages 1 and 2, three times.
+    assert [b["page"] for b in emulator.request_bodies(LIST_PATH)] == [1, 2] * 3
+
+
+def test_a_pager_whose_total_is_too_large_fails_at_the_first_short_page(emulator, make_client):
+    emulator.set_pager(total=5000)  # 250 real phones: page 3 holds 50, not 100
+    with pytest.raises(IncompleteResultError, match="page 3 of 50 held 50 phones, expected 100"):
+        make_client(concurrency=1).fleet_status()
+    assert len(emulator.request_bodies(LIST_PATH)) == 3 * 3
+
+
+@pytest.mark.parametrize("total", [MAX_LISTED_PHONES + 1, 10 ** 9, 10 ** 20])
+def test_an_absurd_total_fails_at_once_after_one_request(emulator, make_client, total):
+    emulator.set_pager(total=total)
+    with pytest.raises(IncompleteResultError) as info:
+        make_client(concurrency=4).fleet_status()
+    text = str(info.value)
+    assert "claims %d phones, more than the %d" % (total, MAX_LISTED_PHONES) in text and "traceId" in text
+    assert "filters" in text  # what to do
+    assert emulator.stats()["total_requests"] == 1
 
 
 def test_list_phones_stays_strict_about_a_changing_fleet(emulator, make_client):
@@ -312,14 +332,6 @@ def test_a_fleet_read_survives_a_mix_of_transient_faults_with_every_phone(emulat
     assert client.transport.retry_count == 7
 
 
-def test_an_absurd_total_stops_the_reading_at_the_next_page(emulator, make_client):
-    emulator.queue_faults({"kind": "code", "code": 0, "path": LIST_PATH, "data": {
-        "total": 10 ** 20, "items": [{"id": str(i)} for i in range(100)]}})
-    items = make_client(concurrency=2).list_phones()
-    assert len(items) == 250
-    assert len(emulator.request_bodies(LIST_PATH)) <= 5
-
-
 # GeeLark sends null rather than [] or {} for empty fields; every list and object of both answers is covered.
 NULL_FIELDS = {"group": None, "tags": None, "equipmentInfo": None, "proxy": None, "serialName": None,
                "serialNo": None, "remark": None, "chargeMode": None}
@@ -371,5 +383,5 @@ def test_phones_whose_lists_and_objects_are_null_are_listed_and_get_a_status(emu
 def test_a_null_list_item_fails_naming_its_position(emulator, make_client):
     page = {"total": 2, "page": 1, "pageSize": 100, "items": [{"id": "1"}, None]}
     emulator.queue_faults({"kind": "code", "code": 0, "data": page})
-    with pytest.raises(MalformedResponseError, match=r"item 2 is null"):
+    with pytest.raises(MalformedResponseError, match=r"items\[1\] is null"):
         make_client(retries=0).list_phones()

@@ -150,6 +150,12 @@ def test_bad_input_fails_before_any_request(emulator, run, args, fragment):
     assert emulator.stats()["total_requests"] == 0
 
 
+def test_a_bad_id_is_named_by_its_0_based_position(emulator, run):
+    result = run(ids=["1", None])
+    assert result["failed"] is True and result["msg"].startswith("ids[1] is None, not a phone ID")
+    assert emulator.stats()["total_requests"] == 0
+
+
 def test_an_api_url_with_a_path_names_where_it_was_set(emulator, run, monkeypatch):
     from_task = run(ids=["1"], api_url=emulator.url + "/open/v1")
     assert ("set api_url (from the task's options or module_defaults (geelark_api_url in the runbooks)) to '%s'"

@@ -1,0 +1,142 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ansible-inventory against a hostile account: names that are group names or hold control characters,
+names that collide with IDs, pagers that lie, empty option values. Real runs against the emulator."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH, status_name
+
+from .conftest import BIN, TOKEN, ansible_env, run_command
+
+INVENTORY = os.path.join(BIN, "ansible-inventory")
+KEYED = [{"key": "geelark_group.name", "prefix": "group"}, {"key": "geelark_tags", "prefix": "tag"}]
+GROUPS = {"uk": "geelark_equipment.countryName == 'United Kingdom'"}
+STRICT = {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"}
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # everything but TAB and LF, which output may hold itself
+
+
+def listing_of(emulator, inventory_file, env=None, **config):
+    path = inventory_file(api_url=emulator.url, token=TOKEN, **config)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**dict(STRICT, **(env or {}))))
+    assert run.rc == 0, run.text
+    return run, run.json()
+
+
+def members(listing, group):
+    return listing.get(group, {}).get("hosts", [])
+
+
+def test_phones_named_like_groups_get_their_own_host_names_and_every_group_keeps_its_members(
+        emulator, inventory_file):
+    ids = list(emulator.true_status())
+    clashing = ["all", "ungrouped", "geelark", "status_started", "status_expired", "status_unknown", "group_warmup",
+                "tag_vip", "uk"]
+    emulator.rename(dict(zip(ids, clashing)))
+    run, listing = listing_of(emulator, inventory_file, keyed_groups=KEYED, groups=GROUPS)
+    hostvars = listing["_meta"]["hostvars"]
+    # Every phone exactly once, and no host name is a group name.
+    assert sorted(v["geelark_id"] for v in hostvars.values()) == sorted(ids)
+    assert not set(hostvars) & set(listing)
+    for phone_id, name in zip(ids, clashing):
+        assert hostvars["%s_%s" % (name, phone_id)]["geelark_serial_name"] == name
+    # Each status group holds exactly the phones of its status, and no group became another's child.
+    truth = emulator.true_status()
+    for code in range(4):
+        group = "status_" + status_name(code)
+        assert sorted(hostvars[h]["geelark_id"] for h in members(listing, group)) == \
+            sorted(i for i, s in truth.items() if s == code)
+        assert not listing.get(group, {}).get("children")
+    assert sorted(listing["geelark"]["children"]) == sorted("status_" + n for n in
+                                                            ("started", "starting", "shut_down", "expired"))
+    warmup = [h for h in hostvars if hostvars[h]["geelark_group"]["name"] == "warmup"]
+    assert sorted(members(listing, "group_warmup")) == sorted(warmup)
+    assert sorted(members(listing, "uk")) == sorted(
+        h for h in hostvars if hostvars[h]["geelark_equipment"].get("countryName") == "United Kingdom")
+    text = " ".join(run.err.split())
+    assert "9 phones have a serial name that is also a group name of this inventory" in text
+    assert "all_%s" % ids[0] in text and "group_warmup_%s" % ids[6] in text
+
+
+def test_control_characters_never_reach_the_terminal_through_host_names(emulator, inventory_file):
+    ids = list(emulator.true_status())
+    hostile = {ids[0]: "\x1b]0;owned\x07\x1b[2Jreal-name", ids[1]: "fake\r\nok: [localhost]", ids[2]: "\x9b31mred\x7f"}
+    emulator.rename(hostile)
+    run, listing = listing_of(emulator, inventory_file)
+    hostvars = listing["_meta"]["hostvars"]
+    assert hostvars["_]0;owned__[2Jreal-name"]["geelark_serial_name"] == hostile[ids[0]]  # kept as the API gave it
+    assert hostvars["fake__ok: [localhost]"]["geelark_id"] == ids[1]
+    assert hostvars["_31mred_"]["geelark_id"] == ids[2]
+    assert "3 phones have control characters in their serial name" in " ".join(run.err.split())
+    graph = run_command([INVENTORY, "-i", inventory_file(api_url=emulator.url, token=TOKEN), "--graph"],
+                        env=ansible_env(**STRICT))
+    assert graph.rc == 0, graph.text
+    assert "|--fake__ok: [localhost]" in graph.out
+    assert not CONTROL.search(graph.out + graph.err) and not CONTROL.search(run.err)
+    assert not any(CONTROL.search(name) for name in hostvars)  # --list may hold them in geelark_serial_name only
+
+
+def test_a_phone_without_a_name_and_a_phone_named_by_that_id_both_appear(emulator, inventory_file):
+    first, second = list(emulator.true_status())[:2]
+    emulator.rename({first: "", second: first})
+    _run, listing = listing_of(emulator, inventory_file)
+    hostvars = listing["_meta"]["hostvars"]
+    assert len(hostvars) == 300
+    assert hostvars[first]["geelark_id"] == first
+    assert hostvars["%s_%s" % (first, second)]["geelark_id"] == second
+
+
+def test_a_pager_that_repeats_its_pages_fails_the_inventory_with_bounded_requests(emulator, inventory_file):
+    emulator.set_pager(repeat=True, total=5000)
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**STRICT))
+    assert run.rc != 0
+    text = " ".join(run.text.split())
+    assert "The phone list did not add up in 3 readings" in text and "appeared on two pages" in text
+    assert "Traceback" not in run.text
+    # Each reading stops at page 2, which repeats page 1's phones; nothing else was in flight.
+    assert [b["page"] for b in emulator.request_bodies(LIST_PATH)] == [1, 2] * 3
+
+
+def test_a_total_too_large_to_read_fails_at_once_after_one_request(emulator, inventory_file):
+    emulator.set_pager(total=1000000000)
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**STRICT))
+    assert run.rc != 0
+    text = " ".join(run.text.split())
+    assert "The phone list claims 1000000000 phones, more than the 200000 one listing reads" in text
+    assert "split the listing with filters" in text and "traceId" in text
+    assert emulator.stats()["requests"] == {LIST_PATH: 1}
+
+
+def test_every_host_says_where_it_was_read(emulator, inventory_file, tmp_path):
+    config = dict(cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    path = inventory_file(api_url=emulator.url + "/", token=TOKEN, **config)
+    for _run in range(2):  # from the API, then from the cache
+        run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**STRICT))
+        assert run.rc == 0, run.text
+        assert {v["geelark_api_url"] for v in run.json()["_meta"]["hostvars"].values()} == {emulator.url}
+    assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}
+
+
+def test_an_empty_value_in_the_inventory_file_falls_back_to_the_environment(emulator, inventory_file):
+    path = inventory_file(api_url="{{ geelark_url | default('') }}", token="{{ geelark_token }}", app_id="")
+    run = run_command([INVENTORY, "-i", path, "--graph", "-e", "geelark_token="],
+                      env=ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_API_URL=emulator.url, **STRICT))
+    assert run.rc == 0, run.text
+    assert "@status_shut_down:" in run.out
+    assert emulator.stats()["requests"] == {LIST_PATH: 3, STATUS_PATH: 3}
+
+
+def test_an_empty_value_everywhere_says_no_credentials_were_given(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token="{{ geelark_token }}")
+    run = run_command([INVENTORY, "-i", path, "--graph", "-e", "geelark_token="],
+                      env=ansible_env(GEELARK_TOKEN="", **STRICT))
+    assert run.rc != 0
+    assert "No GeeLark credentials were given" in " ".join(run.text.split())
+    assert emulator.stats()["total_requests"] == 0
