@@ -10,6 +10,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 from ._auth import Credentials
+from ._errors import GeeLarkError
 from ._phones import fleet_status, list_phones, query_status
 from ._power import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PowerRun
 from ._transport import (
@@ -26,7 +27,8 @@ from ._transport import (
     Transport,
     check_concurrency,
 )
-from ._webhook import get_callback_url, set_callback_url
+from ._webhook import CALLBACK_SET_PATH, get_callback_url
+from ._write import ChangeResult, WriteRules, Writer, carry
 
 # The options every module and the inventory plugin share, with their defaults.
 CLIENT_OPTION_DEFAULTS = {
@@ -44,6 +46,58 @@ CLIENT_OPTION_DEFAULTS = {
     "rate_limit_wait": DEFAULT_RATE_LIMIT_WAIT,
     "concurrency": DEFAULT_CONCURRENCY,
 }
+
+
+class CallbackUrlChange(ChangeResult):
+    """The account's one callback URL, before and after a change (the target is the account)."""
+
+    TARGET = "callback_url"
+
+    def __init__(self, before, wanted):
+        super().__init__([self.TARGET])
+        self.before = before
+        self.wanted = wanted
+
+    @property
+    def after(self):
+        """The URL after the task; when uncertain, the URL that may have been set."""
+        return self.wanted if self.is_changed else self.before
+
+    def as_dict(self):
+        return dict(changed=self.is_changed, url=self.after, previous_url=self.before, uncertain=self.uncertain)
+
+    def diff(self):
+        return dict(before=dict(url=self.before), after=dict(url=self.after))
+
+    def failure_message(self):
+        failure = self.failures[self.TARGET]
+        verb = "may have been set" if failure["uncertain"] else "was not set"
+        return "The callback URL %s to %s: %s%s" % (verb, self.wanted, failure["msg"],
+                                                      "; run the task again to read it" if failure["uncertain"] else "")
+
+
+class _CallbackUrlWrite(WriteRules):
+    """callback/set for the shared write path: one call; a lost answer is read back with callback/get."""
+
+    path = CALLBACK_SET_PATH
+    rounds = 1  # documented: the module reads the URL back instead of sending the write again
+    action = "the callback URL change"
+    reading = "the callback URL"
+
+    def __init__(self, transport, url):
+        self.transport = transport
+        self.url = url
+        self.now = None
+
+    def body(self, batch):
+        return {"url": self.url}
+
+    def read_back(self, result, targets):
+        self.now = get_callback_url(self.transport)
+        return set(targets) if self.now == self.url else set()
+
+    def where(self, result, target):
+        return "the callback URL still reads %s" % (self.now if self.now is not None else "as not set")
 
 
 class GeeLarkClient:
@@ -107,9 +161,25 @@ class GeeLarkClient:
         """The account's webhook callback URL, or None when none is set."""
         return get_callback_url(self.transport)
 
-    def set_callback_url(self, url):
-        """Set the account's webhook callback URL (one per account; a write, sent once)."""
-        return set_callback_url(self.transport, url)
+    def change_callback_url(self, url, check_mode=False):
+        """Read the account's callback URL and set it to `url` when it differs: a CallbackUrlChange.
+
+        The write goes through the shared write path: sent once, a lost answer is read back (never
+        sent again), and a write that may have been applied is reported as a change.
+        """
+        change = CallbackUrlChange(self.callback_url(), url)
+        if url is None or url == change.before:
+            return change
+        if check_mode:
+            change.accept(change.ids)
+            return change
+        try:
+            Writer(self.transport, _CallbackUrlWrite(self.transport, url), log=self.transport._debug).write(
+                change, change.ids)
+        except GeeLarkError as error:
+            carry(error, change)  # the write may have gone out: the failed task still reports it
+            raise
+        return change
 
     def close(self):
         self.transport.close()

@@ -101,6 +101,36 @@ class GeeLarkModule:
         return self._client.summary()
 
     def fail_from(self, error, **result):
-        """Fail the task with a GeeLark error's message and its structured details."""
-        details = error.to_result()
-        self.module.fail_json(msg=str(error), error=details, api_calls=self.api_calls(), **result)
+        """Fail the task with a GeeLark error's message and its structured details.
+
+        When the error carries a change result (writes may have gone out before it), the task
+        reports it too, with the same keys as a run that ended normally.
+        """
+        change = getattr(error, "change_result", None)
+        payload = self._change_keys(change) if change is not None else {"changed": False}
+        payload.update(result)
+        payload["api_calls"] = self.api_calls()
+        self.module.fail_json(msg=str(error), error=error.to_result(), **payload)
+
+    def exit_change(self, change, **result):
+        """End the task from a change result: exit_json, or fail_json when a target failed.
+
+        Either way the result holds the same keys (changed, what changed, failures, uncertain,
+        api_calls, diff in diff mode), so a play that ignores or rescues the failure can still
+        report every target.
+        """
+        payload = self._change_keys(change)
+        payload.update(result)
+        if change.failures:
+            self.module.fail_json(msg=change.failure_message(), **payload)
+        self.module.exit_json(**payload)
+
+    def _change_keys(self, change):
+        for warning in change.warnings:
+            self.module.warn(warning)
+        change.warnings = []  # said once, also when the result is built twice
+        payload = change.as_dict()
+        payload["api_calls"] = self.api_calls()
+        if self.module._diff:
+            payload["diff"] = change.diff()
+        return payload

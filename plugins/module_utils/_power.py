@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import time
 
-from ._errors import (
-    APIError,
-    AuthError,
-    ConfigError,
-    GeeLarkError,
-    LockedError,
-    PARTIAL_CODES,
-    UncertainWriteError,
+from ._errors import ConfigError, GeeLarkError, PARTIAL_CODES
+from ._phones import UNKNOWN_STATUS, StatusReport, normalize_ids, query_status, status_name
+from ._write import (
+    ChangeResult,
+    Waiter,
+    WaitRules,
+    WriteRules,
+    Writer,
+    carry,
+    check_max_changes,
+    check_seconds,
+    failures_by_reason,
+    guard_max_changes,
+    uncertain_advice,
 )
-from ._phones import StatusReport, chunked, failures_text, normalize_ids, query_status, status_name
 
 START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
@@ -31,29 +36,30 @@ POWER_STATES = ("started", "stopped", "restarted")
 DEFAULT_WAIT_TIMEOUT = 600
 DEFAULT_POLL_INTERVAL = 5
 MIN_POLL_INTERVAL = 1
-# A write whose answer is lost is followed by a status read; this many rounds of that, at most.
-WRITE_ROUNDS = 3
 
 STARTED, STARTING, SHUT_DOWN, EXPIRED = 0, 1, 2, 3
 RUNNING = (STARTED, STARTING)
 
 
-class PowerResult:
+class PowerResult(ChangeResult):
     """Where every requested phone ended up: its last status, whether it changed, why it failed."""
 
     def __init__(self, ids, state):
-        self.ids = ids
+        super().__init__(ids)
         self.state = state
-        self.status = StatusReport(ids)  # the last status read of every answered phone
+        self.status = StatusReport(self.ids)  # the last status read of every answered phone
         self.before: dict[str, str] = {}
-        self.changed: set = set()
         self.planned_after: dict[str, str] = {}
-        self.failures: dict[str, dict] = {}
-        self.warnings: list[str] = []
+        self.unread: set = set()  # accepted by a write and not read since
+
+    def accept(self, targets):
+        super().accept(targets)
+        self.unread.update(targets)
 
     def take_status(self, report):
         """Keep the newest status of each phone the report answered for."""
         self.status.phones.update(report.phones)
+        self.unread.difference_update(report.phones)
         self.warnings.extend(report.warnings)
         for phone_id, phone in report.phones.items():
             self.before.setdefault(phone_id, phone["status_name"])
@@ -61,37 +67,106 @@ class PowerResult:
     def status_of(self, phone_id):
         return self.status.phones[phone_id]["status"]
 
-    def fail(self, phone_id, code, msg):
-        self.failures.setdefault(phone_id, {"id": phone_id, "code": code, "msg": msg})
+    def fail(self, target, code, msg, uncertain=False, error=None):
+        super().fail(target, code, msg, uncertain=uncertain, error=error)
+        if uncertain:
+            self.forget_status([target])
 
-    def changed_ids(self):
-        return [i for i in self.ids if i in self.changed]
+    def forget_status(self, ids):
+        """The write may have moved these phones and no read says where to: their last status read is not true."""
+        for phone_id in ids:
+            if phone_id in self.status.phones:
+                self.status.phones[phone_id] = dict(self.status.phones[phone_id], status=None,
+                                                    status_name=UNKNOWN_STATUS)
 
-    def failure_list(self):
-        return [self.failures[i] for i in self.ids if i in self.failures]
+    def end_early(self):
+        """An error ends the run: phones accepted by a write and not read since are in an unknown status."""
+        self.forget_status([i for i in self.ids if i in self.unread])
 
     def as_dict(self):
-        changed_ids = self.changed_ids()
         return dict(
-            changed=bool(changed_ids),
-            changed_ids=changed_ids,
+            changed=self.is_changed,
+            changed_ids=self.changed_ids(),
             phones=self.status.phone_list(),
             failures=self.failure_list(),
             by_status=self.status.by_status(),
+            uncertain=self.uncertain,
         )
 
     def diff(self):
-        """Before and after status of each phone that changes (after: the plan, in check mode)."""
-        changed_ids = self.changed_ids()
-        after = dict((i, self.planned_after.get(i) or self.status.phones[i]["status_name"]) for i in changed_ids)
-        return {"before": dict((i, self.before[i]) for i in changed_ids), "after": after}
+        """Before and after status of each phone that changes or may have (after: the plan, in check mode)."""
+        ids = [i for i in self.ids if i in self.changed or i in self.uncertain_ids()]
+        after = dict((i, self.planned_after.get(i) or self.status.phones[i]["status_name"]) for i in ids)
+        return {"before": dict((i, self.before[i]) for i in ids), "after": after}
 
     def failure_message(self):
         failures = self.failure_list()
-        listed = failures_text(failures)
+        listed = failures_by_reason(failures)
         outcome = {"started": "did not reach started", "stopped": "did not reach shut_down",
                    "restarted": "were not restarted"}[self.state]
-        return "%d of %d phones %s: %s" % (len(failures), len(self.ids), outcome, listed)
+        return "%d of %d phones %s: %s%s" % (len(failures), len(self.ids), outcome, listed, uncertain_advice(self))
+
+
+class PowerWrite(WriteRules):
+    """Power's rules for the shared write path: a start or a stop, 100 IDs a call, read back by status."""
+
+    batch_size = MAX_IDS_PER_WRITE
+    accept_codes = PARTIAL_CODES
+    reading = "status"
+
+    def __init__(self, run, path, moved, energy_saving=None):
+        self.run = run
+        self.path = path
+        self.moved = moved
+        self.action = "the start" if path == START_PATH else "the stop"
+        self.extra = {}
+        if path == START_PATH and energy_saving is not None:
+            self.extra["energySavingMode"] = 1 if energy_saving else 0
+
+    def body(self, batch):
+        return dict(self.extra, ids=batch)
+
+    def read_back(self, result, targets):
+        report = self.run._read(targets)
+        result.take_status(report)
+        for phone_id, failure in report.failures.items():
+            result.fail(phone_id, failure["code"], failure["msg"])
+        return set(i for i in targets if i in report.phones and self.moved(result.status_of(i)))
+
+    def where(self, result, target):
+        return "the phone still reads %s" % result.status.phones[target]["status_name"]
+
+    def accepted(self, result, batch, envelope):
+        """The IDs of the batch the write was accepted for; each refused one becomes a failure.
+
+        Only IDs and failures are read from the answer: a start's live-view URL, a secret, is never kept.
+        """
+        path = self.path
+        trace_id = envelope["traceId"]
+        data = envelope.get("data")
+        if not isinstance(data, dict):
+            return super().accepted(result, batch, envelope)
+        details = data.get("failDetails") or []
+        asked = set(batch)
+        refused = set()
+        for entry in details if isinstance(details, list) else []:
+            phone_id = entry.get("id") if isinstance(entry, dict) else None
+            phone_id = str(phone_id) if isinstance(phone_id, int) and not isinstance(phone_id, bool) else phone_id
+            if phone_id not in asked:
+                result.warnings.append("The answer of %s (traceId %s) reported a failure for phone %r, which was not "
+                                       "asked for; ignored" % (path, trace_id, phone_id))
+                continue
+            code = entry.get("code")
+            msg = entry.get("msg")
+            result.fail(phone_id, code if isinstance(code, int) and not isinstance(code, bool) else None,
+                        msg if isinstance(msg, str) else "")
+            refused.add(phone_id)
+        if envelope["code"] != 0 and not refused:
+            # 40006 or 40009 without a single failDetail: no way to tell which phones were refused.
+            for phone_id in batch:
+                result.fail(phone_id, envelope["code"], "%s (traceId %s)" % (envelope.get("msg") or "", trace_id))
+            return []
+        return [i for i in batch if i not in refused]
 
 
 class PowerRun:
@@ -105,11 +180,9 @@ class PowerRun:
     def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
                  poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None, max_changes=None, clock=time.monotonic,
                  sleep=None):
-        _check_seconds("wait_timeout", wait_timeout, 0)
-        if max_changes is not None and (isinstance(max_changes, bool) or not isinstance(max_changes, int)
-                                        or max_changes < 0):
-            raise ConfigError("max_changes must be a whole number of phones, 0 or more; got %r" % (max_changes,))
-        _check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
+        check_seconds("wait_timeout", wait_timeout, 0)
+        check_max_changes(max_changes)
+        check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
         self.transport = transport
         self.concurrency = concurrency
         self.check_mode = check_mode
@@ -145,7 +218,8 @@ class PowerRun:
             else:
                 self._restart(result, answered)
         except GeeLarkError as error:
-            error.power_result = result  # type: ignore[attr-defined]  # writes may have gone out: report what is known
+            result.end_early()
+            carry(error, result)  # writes may have gone out: report what is known
             raise
         return result
 
@@ -162,13 +236,8 @@ class PowerRun:
         else:
             startable = set(i for i in answered if result.status_of(i) == SHUT_DOWN)
             planned = len(startable) if state == "started" else len(running | startable)
-        if planned > self.max_changes:
-            verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
-            error = ConfigError("%d of %d phones would %s, more than max_changes=%d; nothing was changed"
-                                % (planned, len(result.ids), verb, self.max_changes),
-                                advice="check the IDs; if they are right, raise max_changes to %d" % planned)
-            error.power_result = result  # type: ignore[attr-defined]  # the statuses read, for the result
-            raise error
+        verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
+        guard_max_changes(result, planned, self.max_changes, verb)
 
     # The three states, each from the statuses just read.
 
@@ -234,102 +303,9 @@ class PowerRun:
     # Writes.
 
     def _write(self, result, path, ids, moved):
-        """Send the write to `ids`, 100 a call; return the IDs it was accepted for, in order.
-
-        A write whose answer was lost may have been applied. Its phones are read again: those
-        that `moved` count as accepted, and only the others are written to again.
-        """
-        accepted: set = set()
-        pending = list(ids)
-        for round_number in range(1, WRITE_ROUNDS + 1):
-            lost = self._send(result, path, pending, accepted)
-            if not lost:
-                break
-            report = self._read(list(lost))
-            result.take_status(report)
-            pending = []
-            for phone_id, error in lost.items():
-                if phone_id in report.failures:
-                    failure = report.failures[phone_id]
-                    result.fail(phone_id, failure["code"], failure["msg"])
-                elif moved(result.status_of(phone_id)):
-                    accepted.add(phone_id)
-                elif round_number < WRITE_ROUNDS:
-                    pending.append(phone_id)
-                else:
-                    result.fail(phone_id, error.code, "the answers to %d calls of %s were lost and the phone still "
-                                "reads %s, so nothing more was sent; last: %s"
-                                % (WRITE_ROUNDS, path, result.status.phones[phone_id]["status_name"], error))
-            if pending:
-                self.transport._debug("%s: the answer for %d phones was lost and they have not moved; sending again"
-                                      % (path, len(pending)))
-        for phone_id in accepted:
-            result.changed.add(phone_id)
-        return [i for i in ids if i in accepted]
-
-    def _send(self, result, path, ids, accepted):
-        """One pass of writes; return {id: error} for the phones whose answer was lost."""
-        lost: dict[str, GeeLarkError] = {}
-        body: dict[str, int] = {}
-        if path == START_PATH and self.energy_saving is not None:
-            body["energySavingMode"] = 1 if self.energy_saving else 0
-        batches = list(chunked(ids, MAX_IDS_PER_WRITE))
-        for position, batch in enumerate(batches):
-            try:
-                envelope = self.transport.post(path, dict(body, ids=batch), write=True, accept_codes=PARTIAL_CODES)
-            except UncertainWriteError as error:
-                lost.update((i, error) for i in batch)
-                continue
-            except (AuthError, LockedError) as error:
-                # Every later call would be refused the same way: stop writing, account for every phone.
-                for rest in batches[position:]:
-                    for phone_id in rest:
-                        result.fail(phone_id, error.code, "not sent: %s" % error)
-                break
-            except APIError as error:
-                if error.uncertain:  # 50000 on a write: the server may have applied it before failing
-                    lost.update((i, error) for i in batch)
-                    continue
-                for phone_id in batch:
-                    result.fail(phone_id, error.code, str(error))
-                continue
-            accepted.update(self._answer(result, path, batch, envelope))
-        return lost
-
-    def _answer(self, result, path, batch, envelope):
-        """The IDs of the batch the write was accepted for; each refused one becomes a failure.
-
-        Only IDs and failures are read from the answer: a start's live-view URL, a secret, is never kept.
-        """
-        trace_id = envelope["traceId"]
-        data = envelope.get("data")
-        if not isinstance(data, dict):
-            if envelope["code"] != 0:
-                for phone_id in batch:
-                    result.fail(phone_id, envelope["code"], "%s (traceId %s)" % (envelope.get("msg") or "", trace_id))
-                return []
-            return list(batch)
-        details = data.get("failDetails") or []
-        asked = set(batch)
-        refused = set()
-        for entry in details if isinstance(details, list) else []:
-            phone_id = entry.get("id") if isinstance(entry, dict) else None
-            phone_id = str(phone_id) if isinstance(phone_id, int) and not isinstance(phone_id, bool) else phone_id
-            if phone_id not in asked:
-                result.warnings.append("The answer of %s (traceId %s) reported a failure for phone %r, which was not "
-                                       "asked for; ignored" % (path, trace_id, phone_id))
-                continue
-            code = entry.get("code")
-            msg = entry.get("msg")
-            result.fail(phone_id, code if isinstance(code, int) and not isinstance(code, bool) else None,
-                        msg if isinstance(msg, str) else "")
-            refused.add(phone_id)
-        if envelope["code"] != 0 and not refused:
-            # 40006 or 40009 without a single failDetail: no way to tell which phones were refused.
-            for phone_id in batch:
-                result.fail(phone_id, envelope["code"], "%s (traceId %s)" % (envelope.get("msg") or "", trace_id))
-            return []
-        return [i for i in batch if i not in refused]
+        """Send the write to `ids` through the shared write path; return the IDs it was accepted for, in order."""
+        rules = PowerWrite(self, path, moved, self.energy_saving)
+        return Writer(self.transport, rules, log=self.transport._debug).write(result, ids)
 
     # Reads and waits.
 
@@ -343,35 +319,37 @@ class PowerRun:
 
     def _wait(self, result, ids, wanted, wanted_name, why=""):
         """Poll `ids` until each reads `wanted`; those that do not in wait_timeout fail with their last status."""
-        deadline = self.clock() + self.wait_timeout
-        waiting = [i for i in ids if result.status_of(i) != wanted]
-        while waiting:
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                break
-            self.sleep(min(self.poll_interval, remaining))
-            report = self._read(waiting)  # one call per 100 phones still waiting
-            result.take_status(report)
-            still = []
-            for phone_id in waiting:
-                failure = report.failures.get(phone_id)
-                if failure is not None:
-                    result.fail(phone_id, failure["code"],
-                                "lost while waiting for %s: %s" % (wanted_name, failure["msg"]))
-                elif result.status_of(phone_id) == EXPIRED:
-                    result.fail(phone_id, None, "expired while waiting for %s" % wanted_name)
-                elif result.status_of(phone_id) != wanted:
-                    still.append(phone_id)
-            waiting = still
-        for phone_id in waiting:
-            result.fail(phone_id, None, "still %s after the %ss wait_timeout, waiting for %s%s"
-                        % (status_name(result.status_of(phone_id)), _fmt(self.wait_timeout), wanted_name, why))
+        rules = PowerWait(self, wanted, wanted_name, why)
+        Waiter(rules, self.wait_timeout, self.poll_interval, self.clock, self.sleep).wait(result, ids)
 
 
-def _check_seconds(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ConfigError("%s must be a number of seconds of at least %s, got %r" % (name, minimum, value))
+class PowerWait(WaitRules):
+    """Power's rules for the shared wait: one status call per 100 phones still waiting."""
 
+    def __init__(self, run, wanted, wanted_name, why=""):
+        self.run = run
+        self.wanted = wanted
+        self.wanted_name = wanted_name
+        self.why = why
 
-def _fmt(seconds):
-    return "%g" % seconds
+    def still_waiting(self, result, targets):
+        return [i for i in targets if result.status_of(i) != self.wanted]
+
+    def poll(self, result, targets):
+        report = self.run._read(targets)
+        result.take_status(report)
+        still = []
+        for phone_id in targets:
+            failure = report.failures.get(phone_id)
+            if failure is not None:
+                result.fail(phone_id, failure["code"],
+                            "lost while waiting for %s: %s" % (self.wanted_name, failure["msg"]))
+            elif result.status_of(phone_id) == EXPIRED:
+                result.fail(phone_id, None, "expired while waiting for %s" % self.wanted_name)
+            elif result.status_of(phone_id) != self.wanted:
+                still.append(phone_id)
+        return still
+
+    def timed_out(self, result, target, wait_timeout):
+        return "still %s after the %ss wait_timeout, waiting for %s%s" % (
+            status_name(result.status_of(target)), "%g" % wait_timeout, self.wanted_name, self.why)

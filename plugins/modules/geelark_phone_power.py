@@ -27,6 +27,16 @@ description:
     retried like reads. Because the API shows a stop only once the phone is down, a phone whose
     stop answer was lost and that still reads as running is sent the stop again; stopping a
     stopping phone is harmless.
+  - B(A write the server may have applied is never reported as unchanged.) Each batch's accepted
+    phones are kept as the answers arrive, so when a later batch is refused (an HTTP 403, an answer
+    that is not a JSON object, expired credentials), the task still reports the earlier batches in
+    RV(changed_ids) and C(changed), and the phones of the refused batch and of every batch not sent
+    after it in RV(failures) with the reason. No batch is sent after such a refusal.
+  - When the answer to a write is lost and reading the phones back fails too (for example HTTP 502
+    until the retries run out), the module cannot tell whether the write was applied. Those phones
+    are in RV(failures) with C(uncertain=true) and the message "the start may have been applied;
+    status could not be read", their status is V(unknown), and the task reports C(changed) and
+    RV(uncertain). Run the task again to read where they are.
   - Every per-phone failure the API reports (for example 43005, a task is running; 43006, someone
     is viewing the phone; 43008, the daily start limit) is reported in RV(failures).
   - B(Billing.) Per-minute billing of a phone starts when it starts, unless the phone is covered
@@ -34,7 +44,10 @@ description:
   - The live-view URL that the start call answers opens the phone in a browser without a login.
     The module never keeps it, so it is not in the result, the warnings or the debug output.
   - The task fails when RV(failures) is not empty, naming the phones and their codes; every other
-    result key is still returned.
+    result key is still returned, with the same meaning as in a task that succeeds. The same holds
+    when an error ends the run after writes went out (for example the credentials refused while
+    waiting). C(changed), RV(changed_ids), RV(phones), RV(failures), RV(by_status) and RV(uncertain)
+    are then returned with RV(error).
 author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
@@ -165,6 +178,7 @@ changed_ids:
     - The IDs a start or stop was sent for and accepted, in the order the IDs were given. In check
       mode, the IDs it would be sent for.
     - When an answer was lost, the phones found moving when their status was read again.
+    - Also returned when the task fails, with every batch accepted before the failure.
   returned: always
   type: list
   elements: str
@@ -186,11 +200,16 @@ phones:
       type: str
       sample: tk-warm-01
     status:
-      description: The status code.
+      description:
+        - The status code.
+        - Null when a write may have moved the phone and its status could not be read afterwards
+          (see RV(uncertain)).
       type: int
       sample: 0
     status_name:
-      description: The status name, V(started), V(starting), V(shut_down), V(expired) or V(unknown).
+      description:
+        - The status name, V(started), V(starting), V(shut_down), V(expired) or V(unknown).
+        - V(unknown) also when the status is null.
       type: str
       sample: started
 failures:
@@ -215,6 +234,19 @@ failures:
       description: The API's message, or what happened, with the phone's last status after a wait.
       type: str
       sample: env is executing a task
+    uncertain:
+      description:
+        - True when the start or stop may have been applied to this phone but that could not be
+          confirmed, because its answer was lost and reading its status back failed.
+      type: bool
+      sample: false
+uncertain:
+  description:
+    - True when some phones may have been started or stopped without the module being able to
+      confirm it (see RV(failures[].uncertain)). They make C(changed) true, but are not in RV(changed_ids).
+  returned: always
+  type: bool
+  sample: false
 by_status:
   description:
     - Phone IDs by their last status name, as M(geelark.cloudphone.geelark_phone_status) returns them.
@@ -283,18 +315,9 @@ def main():
                 energy_saving=params["energy_saving"], max_changes=params["max_changes"],
             )
     except GeeLarkError as error:
-        # Writes may already have gone out: report what is known of every phone with the error.
-        partial = getattr(error, "power_result", None)
-        geelark.fail_from(error, **(partial.as_dict() if partial is not None else {"changed": False}))
-    for warning in power.warnings:
-        module.warn(warning)
-    result = power.as_dict()
-    result["api_calls"] = geelark.api_calls()
-    if module._diff:
-        result["diff"] = power.diff()
-    if result["failures"]:
-        module.fail_json(msg=power.failure_message(), **result)
-    module.exit_json(**result)
+        # Writes may already have gone out: the error carries what is known of every phone.
+        geelark.fail_from(error)
+    geelark.exit_change(power)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ description:
     user of the account. The API has no way to remove it.
   - The module reads first and writes only when the URL differs, so a second run changes nothing.
     An account without a URL (API code 51001) counts as "not set", not as an error.
-  - If the answer to the write is lost, the module reads the URL again instead of sending the write a
-    second time, and reports what it finds.
+  - If the answer to the write is lost (or the server answers 50000), the module reads the URL again
+    instead of sending the write a second time, and reports what it finds. If that read fails too,
+    the write may have been applied, so the task fails with C(changed) and RV(uncertain) true and the
+    message "The callback URL may have been set"; run it again to read the URL.
   - To receive the callbacks with ansible-rulebook, see the collection's C(extensions/eda/rulebooks/)
     and its README, section "Event-driven".
 author:
@@ -65,7 +67,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 url:
-  description: The callback URL after the task (in check mode, the one it would set); null when none is set.
+  description:
+    - The callback URL after the task (in check mode, the one it would set); null when none is set.
+    - When RV(uncertain) is true, the URL that may have been set.
   returned: always
   type: str
   sample: https://eda.example.com:5000/geelark
@@ -74,6 +78,14 @@ previous_url:
   returned: always
   type: str
   sample: null
+uncertain:
+  description:
+    - True when the URL may have been set but that could not be confirmed (the answer to the write
+      was lost and reading the URL back failed). C(changed) is then true and RV(url) is the URL
+      that may have been set.
+  returned: always
+  type: bool
+  sample: false
 api_calls:
   description: What the task asked of the API (requests, retries, seconds).
   returned: always
@@ -92,14 +104,16 @@ api_calls:
       type: float
       sample: 0.21
 error:
-  description: Details of the API error that failed the task (endpoint, code, trace_id, http_status, attempts).
-  returned: when the API call failed
+  description:
+    - Details of the API error that failed the task (endpoint, code, trace_id, http_status, attempts, uncertain).
+    - When the write failed, the error of the write, or of the read that followed a lost answer.
+  returned: when an API call failed
   type: dict
 """
 
 import re
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError, TransportError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
 
 _URL_RE = re.compile(r"^https?://[^/\s?#]+\S*$")
@@ -115,33 +129,14 @@ def main():
             module.fail_json(msg="url %r is not an http:// or https:// URL" % module.params["url"])
     try:
         with geelark.client() as client:
-            before = client.callback_url()
-            after = before
-            if wanted is not None and wanted != before:
-                after = wanted
-                if not module.check_mode:
-                    after = _write(client, wanted)
+            change = client.change_callback_url(wanted, check_mode=module.check_mode)
     except GeeLarkError as error:
-        geelark.fail_from(error, changed=False)
-    result = dict(changed=after != before, url=after, previous_url=before, api_calls=geelark.api_calls())
-    if module._diff:
-        result["diff"] = dict(before=dict(url=before), after=dict(url=after))
+        geelark.fail_from(error)
     if wanted is not None and wanted.startswith("http://"):
         module.warn("The callback URL uses plain HTTP: GeeLark's authentication headers would cross the network "
                     "unencrypted; use HTTPS")
-    module.exit_json(**result)
-
-
-def _write(client, wanted):
-    """Set the URL once; when the answer is lost, read it back instead of writing again."""
-    try:
-        client.set_callback_url(wanted)
-        return wanted
-    except TransportError:
-        now = client.callback_url()
-        if now != wanted:
-            raise
-        return now
+    write_error = change.first_error()
+    geelark.exit_change(change, **({"error": write_error.to_result()} if write_error is not None else {}))
 
 
 if __name__ == "__main__":

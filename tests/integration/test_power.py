@@ -171,7 +171,7 @@ def test_runbook_fails_when_the_pattern_matches_no_phone(emulator, inventory_fil
     fleet = inventory_file(api_url=emulator.url)
     run = runbook(emulator, "-i", fleet, "-e", "state=stopped", "-e", "phones=no_such_group")
     assert run.rc != 0
-    assert "the pattern 'no_such_group' matches no phone of the geelark inventory" in run.out
+    assert "'no_such_group' matches no group and no host of the inventory" in run.out
     assert emulator.stats()["power_writes"] == {}
 
 
@@ -195,9 +195,26 @@ def test_runbook_output_stays_short_and_the_report_file_holds_every_phone(emulat
                   json.dumps({"phone_ids": down + expired, "poll_interval": 1, "report_file": str(report)}))
     assert run.rc == 2
     assert "... and 5 more: all of them are in %s" % report in run.out
-    assert "25 of 27 phones did not start: see the summary above" in run.out
+    assert "25 of 27 phones did not start" in run.out and "see the summary above" in run.out
     assert "changed=2" in run.out  # the power change (and the report file) count although the run failed
     assert len(run.text) < 12000
     written = json.loads(report.read_text())
     assert sorted(f["id"] for f in written["failures"]) == sorted(expired)
     assert sorted(written["changed_ids"]) == sorted(down)
+
+
+def test_runbook_with_a_later_batch_refused_names_the_started_phones_in_its_summary_and_report(emulator, tmp_path):
+    emulator.configure_power(boot_reads=1)
+    ids = list(emulator.true_status())[:150]
+    emulator.set_status(ids, 2)
+    emulator.queue_faults({"kind": "http", "status": 403, "path": START_PATH, "skip": 1})
+    report = tmp_path / "power.json"
+    run = runbook(emulator, "-e", "state=started", "-e",
+                  json.dumps({"phone_ids": ids, "poll_interval": 1, "max_changes": 150, "report_file": str(report)}))
+    assert run.rc == 2
+    assert "start 150 phones: 100 changed, 0 needed no change, 50 failed" in run.out
+    assert "50 of 150 phones did not start" in run.out
+    written = json.loads(report.read_text())
+    assert written["changed_ids"] == ids[:100]
+    assert [f["id"] for f in written["failures"]] == ids[100:]
+    assert all("403" in f["msg"] for f in written["failures"])

@@ -121,7 +121,7 @@ def test_max_changes_refuses_before_any_write_and_keeps_the_statuses_read(emulat
         planned, verb, limit) in str(info.value)
     assert "raise max_changes to %d" % planned in str(info.value)
     assert emulator.stats()["power_writes"] == {} and len(writes(emulator, STATUS_PATH)) == 1
-    assert sorted(info.value.power_result.as_dict()["by_status"]["shut_down"]) == sorted(down)
+    assert sorted(info.value.change_result.as_dict()["by_status"]["shut_down"]) == sorted(down)
 
 
 def test_max_changes_counts_the_phones_as_read_just_before_the_write(emulator, power):
@@ -157,7 +157,8 @@ def test_writes_carry_at_most_100_ids_and_polls_one_call_per_100_waiting(emulato
 def test_unknown_phones_get_no_write_and_fail_with_42001(emulator, power):
     down = with_status(emulator, 2, 2)
     result = power(down + ["404404404404404404"], "started", wait=False)
-    assert result.failure_list() == [{"id": "404404404404404404", "code": 42001, "msg": "env not found"}]
+    assert result.failure_list() == [{"id": "404404404404404404", "code": 42001, "msg": "env not found",
+                                     "uncertain": False}]
     assert writes(emulator, START_PATH) == [{"ids": down}]
     assert "404404404404404404" in result.failure_message() and "42001" in result.failure_message()
 
@@ -166,7 +167,7 @@ def test_expired_phones_fail_to_start_without_a_write_but_are_unchanged_for_stop
     expired = with_status(emulator, 3, 2)
     for state, outcome in (("started", "did not reach started"), ("restarted", "were not restarted")):
         result = power(expired, state)
-        assert result.failure_message().startswith("2 of 2 phones %s: %s (expired" % (outcome, expired[0]))
+        assert result.failure_message().startswith("2 of 2 phones %s: %s and %s (expired" % (outcome, *expired))
         assert [f["id"] for f in result.failure_list()] == expired
         assert all(f["code"] is None and "expired" in f["msg"] for f in result.failure_list())
     stopped = power(expired, "stopped")
@@ -179,7 +180,8 @@ def test_busy_phones_fail_with_43005_while_the_others_stop(emulator, power):
     up = with_status(emulator, 0, 4)
     emulator.configure_power(busy=up[1:2])
     result = power(up, "stopped")
-    assert result.failure_list() == [{"id": up[1], "code": 43005, "msg": "env is executing a task"}]
+    assert result.failure_list() == [{"id": up[1], "code": 43005, "msg": "env is executing a task",
+                                     "uncertain": False}]
     assert result.as_dict()["changed_ids"] == [up[0]] + up[2:]
     truth = emulator.true_status()
     assert [truth[i] for i in up] == [2, 0, 2, 2]
@@ -250,7 +252,9 @@ def test_an_auth_error_on_a_write_stops_writing_and_accounts_for_every_phone(emu
     result = power(ids, "started")
     assert len(writes(emulator, START_PATH)) == 1
     assert [f["id"] for f in result.failure_list()] == ids and {f["code"] for f in result.failure_list()} == {40003}
-    assert all(f["msg"].startswith("not sent") for f in result.failure_list())
+    failures = result.failure_list()
+    assert all("code 40003" in f["msg"] for f in failures[:100])  # refused, as the first batch was
+    assert all(f["msg"].startswith("not sent: ") for f in failures[100:])  # the second batch was never sent
 
 
 def test_a_wait_that_times_out_names_each_phone_with_its_last_status(emulator, power):
@@ -323,7 +327,7 @@ def test_bad_timing_options_fail_before_any_request(emulator, power, options, me
 def test_an_empty_list_calls_nothing(emulator, power):
     assert power([], "restarted").as_dict() == {"changed": False, "changed_ids": [], "phones": [], "failures": [],
                                                 "by_status": {"started": [], "starting": [], "shut_down": [],
-                                                              "expired": []}}
+                                                              "expired": []}, "uncertain": False}
     assert emulator.stats()["total_requests"] == 0
 
 
@@ -340,8 +344,10 @@ def test_an_error_after_the_writes_carries_what_is_known(emulator, make_client):
     run = PowerRun(client.transport, clock=clock, sleep=sleep_then_refuse_the_poll, poll_interval=1)
     with pytest.raises(AuthError) as info:
         run.run(ids, "started")
-    partial = info.value.power_result.as_dict()
+    partial = info.value.change_result.as_dict()
     assert partial["changed_ids"] == ids and partial["changed"] is True
+    # Started, and never read since: their status before the start is no longer true.
+    assert partial["by_status"]["unknown"] == ids and partial["by_status"]["shut_down"] == []
 
 
 def test_a_stop_whose_answer_was_lost_is_sent_again_only_while_the_phone_still_reads_running(emulator, power):
@@ -435,3 +441,48 @@ def test_a_phone_already_starting_gets_no_start_but_is_waited_for(emulator, powe
     assert result.as_dict()["changed"] is False and result.failure_list() == []
     assert result.as_dict()["by_status"]["started"] == booting and len(result.clock.sleeps) == 2
     assert emulator.stats()["power_writes"] == {}
+
+
+# A write the server may have applied is never reported as unchanged (issue 21, items 1 and 2).
+
+@pytest.mark.parametrize("refusal, reason", [
+    ({"kind": "http", "status": 403}, "HTTP 403"),
+    ({"kind": "raw", "body": "[]"}, "not an object"),
+])
+def test_a_later_batch_refused_keeps_the_starts_of_the_earlier_ones(emulator, power, refusal, reason):
+    emulator.configure_power(boot_reads=1)
+    ids = shut_down(emulator, 250)
+    emulator.queue_faults(dict(refusal, path=START_PATH, skip=1))  # the first batch passes, the second is refused
+    result = power(ids, "started")
+    as_dict = result.as_dict()
+    assert as_dict["changed"] is True and as_dict["changed_ids"] == ids[:100]
+    assert as_dict["uncertain"] is False
+    assert [len(body["ids"]) for body in writes(emulator, START_PATH)] == [100, 100]  # the third never went out
+    failures = result.failure_list()
+    assert [f["id"] for f in failures] == ids[100:]
+    assert all(reason in f["msg"] and f["uncertain"] is False for f in failures[:100])
+    assert all(f["msg"].startswith("not sent: ") and reason in f["msg"] for f in failures[100:])
+    assert sorted(as_dict["by_status"]["started"]) == sorted(ids[:100])
+    assert sorted(as_dict["by_status"]["shut_down"]) == sorted(ids[100:])
+    truth = emulator.true_status()
+    assert all(truth[i] == 0 for i in ids[:100]) and all(truth[i] == 2 for i in ids[100:])
+
+
+@pytest.mark.parametrize("state, up, verb", [("started", False, "start"), ("stopped", True, "stop")])
+def test_a_lost_write_whose_read_back_fails_names_the_phones_as_possibly_changed(emulator, power, make_client,
+                                                                                state, up, verb):
+    emulator.configure_power(boot_reads=1, stop_reads=0)
+    ids = with_status(emulator, 0 if up else 2, 3)
+    emulator.queue_faults({"kind": "lose_answer", "path": START_PATH if verb == "start" else STOP_PATH},
+                          {"kind": "http", "status": 502, "path": STATUS_PATH, "skip": 1, "times": 50})
+    result = power(ids, state, client=make_client(retries=2))
+    as_dict = result.as_dict()
+    assert [emulator.power_writes(i) for i in ids] == [1, 1, 1]  # applied by the server, never sent again
+    assert as_dict["changed"] is True and as_dict["uncertain"] is True and as_dict["changed_ids"] == []
+    assert [f["id"] for f in as_dict["failures"]] == ids
+    assert all(f["uncertain"] is True for f in as_dict["failures"])
+    assert all(f["msg"].startswith("the %s may have been applied; status could not be read: " % verb)
+               for f in as_dict["failures"])
+    assert "HTTP 502" in as_dict["failures"][0]["msg"]
+    assert as_dict["by_status"]["unknown"] == ids and as_dict["by_status"]["shut_down" if up else "started"] == []
+    assert "may have" in result.failure_message()

@@ -99,3 +99,31 @@ def test_restart_is_a_stop_then_a_start_and_always_changed(emulator, run):
     assert emulator.request_bodies(START_PATH) == [{"ids": up}]
     assert result["changed"] is True and result["changed_ids"] == up
     assert [p["status_name"] for p in result["phones"]] == ["starting", "starting"]
+
+
+def test_a_refused_later_batch_fails_the_task_with_the_earlier_changes_in_the_result(emulator, run):
+    emulator.configure_power(boot_reads=1)
+    ids = list(emulator.true_status())[:150]
+    emulator.set_status(ids, 2)
+    emulator.queue_faults({"kind": "http", "status": 403, "path": START_PATH, "skip": 1})
+    result = run(ids=ids, state="started", _ansible_diff=True)
+    assert result["failed"] is True and result["changed"] is True and result["uncertain"] is False
+    assert result["changed_ids"] == ids[:100] and [f["id"] for f in result["failures"]] == ids[100:]
+    # The 50 phones share one reason: said once, after the first 20 IDs.
+    assert result["msg"].startswith("50 of 150 phones did not reach started: %s and 30 more (Unexpected HTTP answer: "
+                                    "'403 Forbidden'" % ", ".join(ids[100:120]))
+    assert result["msg"].count("403 Forbidden") == 1
+    assert sorted(result["by_status"]["started"]) == sorted(ids[:100]) and len(result["phones"]) == 150
+    assert sorted(result["diff"]["after"]) == sorted(ids[:100]) and "error" not in result
+    assert result["api_calls"]["requests"] >= 3
+
+
+def test_an_error_that_ends_the_run_after_a_write_keeps_the_change(emulator, run):
+    emulator.configure_power(boot_reads=3)
+    ids = with_status(emulator, 2, 2)
+    # The read before and the first poll pass; then the API refuses the credentials.
+    emulator.queue_faults({"kind": "code", "code": 40003, "msg": "token invalid", "path": STATUS_PATH, "skip": 2})
+    result = run(ids=ids, state="started", retries=0)
+    assert result["failed"] is True and "code 40003" in result["msg"] and result["error"]["code"] == 40003
+    assert result["changed"] is True and result["changed_ids"] == ids
+    assert set(result) >= {"phones", "failures", "by_status", "uncertain", "api_calls"}

@@ -68,20 +68,34 @@ def test_a_write_whose_answer_is_lost_is_read_back_not_sent_again(emulator, run)
     assert emulator.state.callback_url is None
 
 
-def test_a_lost_answer_to_an_applied_write_counts_as_done(emulator, run, monkeypatch):
-    from ansible_collections.geelark.cloudphone.plugins.module_utils import _client
-    from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import TransportError
-
-    real_set = _client.set_callback_url
-
-    def applied_but_unanswered(transport, url):
-        real_set(transport, url)
-        raise TransportError("No answer within the 30s timeout", endpoint=CALLBACK_SET_PATH)
-
-    monkeypatch.setattr(_client, "set_callback_url", applied_but_unanswered)
+def test_a_lost_answer_to_an_applied_write_counts_as_done(emulator, run):
+    emulator.queue_faults({"kind": "lose_answer", "path": CALLBACK_SET_PATH})  # applied, then the connection drops
     result = run(url=URL)
-    assert (result["changed"], result["url"]) == (True, URL)
-    assert len(writes(emulator)) == 1
+    assert (result["changed"], result["url"], result["uncertain"]) == (True, URL, False)
+    assert "failed" not in result
+    assert len(writes(emulator)) == 1 and len(emulator.request_bodies(CALLBACK_GET_PATH)) == 2
+
+
+def test_a_lost_answer_whose_read_back_fails_is_a_change_that_may_have_happened(emulator, run):
+    emulator.queue_faults({"kind": "lose_answer", "path": CALLBACK_SET_PATH},
+                          {"kind": "http", "status": 502, "path": CALLBACK_GET_PATH, "skip": 1, "times": 20})
+    result = run(url=URL, retries=2)
+    assert result["failed"] is True
+    assert (result["changed"], result["uncertain"], result["url"], result["previous_url"]) == (True, True, URL, None)
+    assert result["msg"].startswith("The callback URL may have been set to %s: the callback URL change may have been "
+                                    "applied; the callback URL could not be read: " % URL)
+    assert "HTTP 502" in result["msg"] and result["msg"].endswith("run the task again to read it")
+    assert result["error"]["http_status"] == 502 and result["error"]["endpoint"] == CALLBACK_GET_PATH
+    assert len(writes(emulator)) == 1 and emulator.state.callback_url == URL
+
+
+def test_a_server_error_on_the_write_is_read_back_not_reported_unchanged(emulator, run):
+    # 50000 on a write may mean it was applied before the server failed: read back, never sent again.
+    emulator.queue_faults({"kind": "code", "code": 50000, "msg": "internal error", "path": CALLBACK_SET_PATH})
+    result = run(url=URL)
+    assert result["failed"] is True and result["changed"] is False and result["uncertain"] is False
+    assert "code 50000" in result["msg"] and "the callback URL still reads as not set" in result["msg"]
+    assert len(writes(emulator)) == 1 and len(emulator.request_bodies(CALLBACK_GET_PATH)) == 2
 
 
 def test_signature_auth_and_the_action_group(emulator, run):
