@@ -9,6 +9,7 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -57,10 +58,32 @@ class GeeLarkModule:
         spec.update(argument_spec)
         _FROM_ENVIRONMENT.clear()
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self._empty_counts_as_unset()
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._started = time.monotonic()
         self._client = None
+
+    def _empty_counts_as_unset(self):
+        """An empty credential or api_url from the task is not set: the environment, then the default, apply.
+
+        The inventory and the environment variables read an empty value the same way, so
+        ``token: "{{ geelark_token }}"`` with ``-e geelark_token=`` never hides ``GEELARK_TOKEN``.
+        """
+        params = self.module.params
+        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY),
+                                 ("api_url", ENV_API_URL)):
+            value = params.get(option)
+            if not isinstance(value, str) or value.strip():
+                continue
+            from_env = os.environ.get(variable, "")
+            if from_env.strip():
+                params[option] = from_env
+                _FROM_ENVIRONMENT.add(variable)
+                if option in ("token", "api_key"):  # masked like a value the spec's fallback had read
+                    self.module.no_log_values.add(from_env)
+            else:
+                params[option] = CLIENT_OPTION_DEFAULTS.get(option)
 
     @property
     def params(self):

@@ -52,6 +52,19 @@ def test_credentials_from_environment(emulator, run, monkeypatch):
     assert len(result["phones"]) == 1
 
 
+def test_an_empty_credential_from_the_task_counts_as_unset_and_the_environment_applies(emulator, run, monkeypatch):
+    monkeypatch.setenv("GEELARK_TOKEN", TOKEN)
+    monkeypatch.setenv("GEELARK_API_URL", emulator.url)
+    result = run(ids=ids_of(emulator, 1), token="", api_url=" ")
+    assert len(result["phones"]) == 1
+
+
+def test_an_empty_credential_everywhere_says_none_was_given(emulator, run):
+    result = run(ids=ids_of(emulator, 1), token="")
+    assert result["failed"] is True
+    assert "No GeeLark credentials were given" in result["msg"]
+
+
 def test_integer_ids_become_exact_strings_and_duplicates_go(emulator, run):
     first, second = ids_of(emulator, 2)
     result = run(ids=[int(first), second, first])
