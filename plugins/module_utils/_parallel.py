@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 # How an answer went, for AdaptiveLimit: clean, the API pushing back (rate limit, 429, 5xx), over
@@ -19,6 +20,10 @@ CLEAN = "clean"
 PUSHBACK = "pushback"
 OVER_CAP = "over_cap"
 NEUTRAL = "neutral"
+# How long the level that met GeeLark's concurrency cap is remembered: long for a module or an
+# inventory, while a long-lived client (the event source) is not held below it for ever because
+# other runs shared the cap for a moment.
+CEILING_MEMORY_SECONDS = 600.0
 
 
 class BoundedPool:
@@ -95,15 +100,18 @@ class AdaptiveLimit:
     GeeLark caps concurrent requests per account at a number it does not publish (over it: 47002).
     The limit starts at `start` and, like TCP, first doubles per round of clean answers (one more
     slot per clean answer), then, after the first pushback, grows by one slot per round. A 47002
-    also remembers how many were in flight when it came: the limit stays below that level for the
-    rest of the run, so the cap is met a handful of times, not once per round. Never above
-    `maximum` (the `concurrency` option) nor below 1.
+    also remembers how many were in flight when it came: the limit stays below that level for
+    `ceiling_memory` seconds after the last 47002, so the cap is met a handful of times, not once
+    per round. Never above `maximum` (the `concurrency` option) nor below 1.
     """
 
-    def __init__(self, maximum, start, stop_event):
+    def __init__(self, maximum, start, stop_event, clock=time.monotonic, ceiling_memory=CEILING_MEMORY_SECONDS):
         self.maximum = max(1, int(maximum))
         self.limit = max(1, min(self.maximum, int(start)))
         self.ceiling = self.maximum
+        self._clock = clock
+        self._ceiling_memory = ceiling_memory
+        self._ceiling_until = None
         self.peak = 0
         self.in_flight = 0
         self._slow_start = True
@@ -137,6 +145,7 @@ class AdaptiveLimit:
             elif outcome in (PUSHBACK, OVER_CAP):
                 if outcome == OVER_CAP:
                     self.ceiling = max(1, min(self.ceiling, level - 1))
+                    self._ceiling_until = self._clock() + self._ceiling_memory
                 if ticket > self._decreased_at:
                     self.limit = max(1, self.limit // 2)
                     self._decreased_at = self._epoch
@@ -147,6 +156,8 @@ class AdaptiveLimit:
             self._cond.notify_all()
 
     def _grow(self):
+        if self._ceiling_until is not None and self._clock() >= self._ceiling_until:
+            self.ceiling, self._ceiling_until = self.maximum, None  # no 47002 for long: look for the cap again
         top = min(self.maximum, self.ceiling)
         if self.limit >= top:
             return

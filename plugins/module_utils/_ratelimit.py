@@ -11,18 +11,24 @@ inventories and jobs run side by side, so a budget kept inside one process does 
 scope `machine` every process of this user that calls the same account at the same api_url books
 its requests in one small file per endpoint, under an exclusive `fcntl.flock`: the file holds the
 wall-clock times of the grants of the last window. A process killed while it holds the lock loses
-the lock with its file descriptors (the kernel releases it); a process killed while it waits for a
-booked slot loses only that slot, which expires with the window.
+the lock with its file descriptors (the kernel releases it).
+
+No slot is booked more than one window ahead, and the threads of one process take turns to book
+and wait (one booked slot per endpoint at a time), so a process killed while its threads wait
+leaves at most one unused slot per endpoint, which expires with the window; and a grant further
+ahead than one window can only come from a clock that was set back since, so it is forgotten.
 """
 
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import os
 import stat
 import threading
 import time
+from urllib.parse import urlsplit
 
 try:
     import fcntl
@@ -42,6 +48,30 @@ SCOPES = (SCOPE_MACHINE, SCOPE_PROCESS)
 # Where the shared budget files live; tests and unusual hosts point it elsewhere.
 ENV_BUDGET_DIR = "GEELARK_RATE_BUDGET_DIR"
 _SUBDIR = os.path.join("geelark.cloudphone", "budget")
+# A budget file holds one short line per grant or refusal of the last window; anything past this is
+# not ours, and reading it all could exhaust memory.
+_MAX_FILE_BYTES = 1 << 20
+# Grants are written to the millisecond: a slot booked exactly one window ahead may read back a
+# little further ahead than that.
+_ROUNDING = 0.01
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class Booking:
+    """The answer to a request for a slot: `wait` seconds from now, booked or not.
+
+    Not booked when the next free slot lies more than one window ahead (other processes hold the
+    ones before it: ask again `wait - window` seconds later) or beyond the caller's `max_wait`.
+    """
+
+    __slots__ = ("wait", "booked")
+
+    def __init__(self, wait, booked):
+        self.wait = wait
+        self.booked = booked
+
+    def __repr__(self):
+        return "Booking(wait=%r, booked=%r)" % (self.wait, self.booked)
 
 
 class RequestBudget:
@@ -49,8 +79,8 @@ class RequestBudget:
 
     A token bucket whose tokens come back one window after they were spent: a run that fits in
     the budget goes out at once as a burst, a larger one is paced, and unlike a continuously
-    refilled bucket no sliding minute ever sees more than the budget. Thread-safe; callers are
-    served in the order they ask.
+    refilled bucket no sliding minute ever sees more than the budget. Thread-safe; a slot is
+    booked at most one window ahead (see Booking).
     """
 
     def __init__(self, per_minute, clock=time.monotonic, window=WINDOW_SECONDS):
@@ -63,13 +93,13 @@ class RequestBudget:
         self._refusals: list = []
         self._lock = threading.Lock()
 
-    def reserve(self, per_minute=None):
-        """Book the next slot; return how many seconds the caller must wait for it."""
+    def reserve(self, per_minute=None, max_wait=None):
+        """Book the next slot if it is near enough; a Booking says when it is."""
         with self._lock:
-            now = self._clock()
-            grants = next_grants(list(self._grants), now, per_minute or self.per_minute, self._window)
+            grants, booking = book_slot(list(self._grants), self._clock(), per_minute or self.per_minute,
+                                        self._window, max_wait)
             self._grants = collections.deque(grants)
-            return grants[-1] - now
+            return booking
 
     def refuse(self):
         """Note that the API refused a request for its rate limit; return what got through in the window."""
@@ -96,10 +126,10 @@ class SharedBudget:
         # flock serialises open file descriptions, not the threads sharing one: threads queue here.
         self._lock = threading.Lock()
 
-    def reserve(self, per_minute=None):
+    def reserve(self, per_minute=None, max_wait=None):
         def book(grants, refusals, now):
-            grants = next_grants(grants, now, per_minute or self.per_minute, self._window)
-            return grants, refusals, grants[-1] - now
+            grants, booking = book_slot(grants, now, per_minute or self.per_minute, self._window, max_wait)
+            return grants, refusals, booking
         return self._update(book)
 
     def refuse(self):
@@ -112,7 +142,7 @@ class SharedBudget:
     def _update(self, change):
         """Read the file under the lock, apply change(grants, refusals, now), write it back."""
         with self._lock:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = open_budget_file(self.path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 now = self._clock()
@@ -130,24 +160,27 @@ class SharedBudget:
                 os.close(fd)  # also releases the lock
 
 
-def next_grants(grants, now, per_minute, window):
-    """The grants of the current window with one more appended (the slot booked for this caller).
+def book_slot(grants, now, per_minute, window, max_wait=None):
+    """(grants of the current window, Booking): the next slot, appended to the grants when booked.
 
     Slots are handed out in order: the new slot is no earlier than the last one booked, and at
     least one window after the grant `per_minute` places back, so no window ever holds more than
-    `per_minute` of the grants a caller with that budget can see.
+    `per_minute` of the grants a caller with that budget can see. A slot is booked only when it
+    lies at most one window (and `max_wait`) ahead.
     """
-    # A grant further ahead than any queue could have booked it comes from a clock that was set
-    # back since: forget it rather than wait for it.
-    horizon = now + window * (len(grants) + 1)
-    grants = sorted(t for t in grants if now - window < t <= horizon)
+    # Nothing is ever booked more than one window ahead: a grant further ahead comes from a clock
+    # that was set back since (an NTP step), and waiting for it could take as long as the step.
+    grants = sorted(t for t in grants if now - window < t <= now + window + _ROUNDING)
     slot = now
     if grants:
         slot = max(slot, grants[-1])
     if len(grants) >= per_minute:
         slot = max(slot, grants[-per_minute] + window)
+    wait = slot - now
+    if wait > window or (max_wait is not None and wait > max_wait):
+        return grants, Booking(wait, False)
     grants.append(slot)
-    return grants
+    return grants, Booking(wait, True)
 
 
 def passed_in_window(grants, refusals, now, window):
@@ -157,15 +190,47 @@ def passed_in_window(grants, refusals, now, window):
     return max(1, sent - refused)
 
 
+def open_budget_file(path):
+    """A descriptor of the budget file, created if missing; OSError unless it is this user's own regular file.
+
+    Never follows a symbolic link (a link planted at the path would have its target overwritten,
+    or, to a device such as /dev/zero, read without end), nor writes to a file with other names.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    # Non-blocking, so that opening a FIFO planted at the path cannot hang; a lock still waits.
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "%s is a symbolic link, not a budget file: remove it" % path) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "%s is not a regular file: remove it" % path)
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise OSError(errno.EPERM, "%s belongs to another user: remove it" % path)
+        if info.st_nlink != 1:
+            raise OSError(errno.EMLINK, "%s has other hard links, so writing it would change another file: "
+                                        "remove it" % path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _read_times(fd):
     """(grants, refusals) from a budget file; refusal lines start with "r"."""
     os.lseek(fd, 0, os.SEEK_SET)
     chunks = []
-    while True:
+    size = 0
+    while size < _MAX_FILE_BYTES:
         chunk = os.read(fd, 65536)
         if not chunk:
             break
         chunks.append(chunk)
+        size += len(chunk)
     grants: list = []
     refusals: list = []
     for line in b"".join(chunks).decode("ascii", "replace").splitlines():
@@ -205,9 +270,36 @@ def prepare_budget_dir(path):
     return path
 
 
+def canonical_api_url(api_url):
+    """The API URL as the server sees it: scheme and host in lower case, no default port, no trailing slash.
+
+    So that `https://OPENAPI.geelark.com`, `https://openapi.geelark.com:443/` and the plain spelling
+    share one budget.
+    """
+    text = (api_url or "").strip()
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:  # not a URL the transport would accept; keep it as it is
+        return text.rstrip("/")
+    if not scheme or not host:
+        return text.rstrip("/")
+    if ":" in host:
+        host = "[%s]" % host  # an IPv6 address
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else "%s:%d" % (host, port)
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        netloc = userinfo + "@" + netloc
+    path = parts.path.rstrip("/")
+    return "%s://%s%s" % (scheme, netloc, path)
+
+
 def budget_file_name(identity, api_url, endpoint):
     """A file name for one account, API URL and endpoint: a hash, so no secret is ever on disk."""
-    digest = hashlib.sha256("\0".join(("geelark.cloudphone budget v1", identity, api_url, endpoint)).encode("utf-8"))
+    digest = hashlib.sha256("\0".join(("geelark.cloudphone budget v1", identity, canonical_api_url(api_url),
+                                       endpoint)).encode("utf-8"))
     return digest.hexdigest()[:40]
 
 
@@ -216,48 +308,68 @@ class RateLimiter:
 
     `identity` names the account (never shown or stored as is); `budget_dir` None means the
     default directory. When the shared directory or locking is unusable, the limiter falls back to
-    budgets of its own and calls `warn` once with the reason. `shrink(endpoint, n)` lowers this
-    run's budget for one endpoint after the API said it was over its limit.
+    budgets of its own and calls `warn` once with the reason. `shrink(endpoint, n)` lowers the
+    budget for one endpoint after the API said it was over its limit, for one window: a long-lived
+    client (the event source) gets its full budget back once the API's minute has passed.
+
+    `turn(endpoint)` is the lock the threads of this process take turns with to book a slot and
+    wait for it (see the module docstring); `reserve(endpoint, max_wait)` books one.
     """
 
     def __init__(self, per_minute, scope=SCOPE_PROCESS, identity="", api_url="", budget_dir=None,
                  clock=time.monotonic, wall_clock=time.time, warn=None, window=WINDOW_SECONDS):
         self.per_minute = per_minute
         self.scope = scope
+        self.window = window
         self._identity = identity
         self._api_url = api_url
         self._budget_dir = budget_dir
         self._clock = clock
         self._wall_clock = wall_clock
-        self._window = window
         self._warn = warn
         self._budgets: dict = {}
-        self._limits: dict = {}
+        self._limits: dict = {}  # endpoint -> (lowered budget, until when on `clock`)
+        self._turns: dict = {}
         self._lock = threading.Lock()
         self.fallback_reason = None
 
     def limit(self, endpoint):
-        """This run's current budget for the endpoint (requests per minute)."""
+        """The current budget for the endpoint (requests per minute)."""
         with self._lock:
-            return self._limits.get(endpoint, self.per_minute)
+            return self._current_limit(endpoint)
+
+    def _current_limit(self, endpoint):
+        lowered = self._limits.get(endpoint)
+        if lowered is None:
+            return self.per_minute
+        if self._clock() >= lowered[1]:
+            del self._limits[endpoint]  # a window without refusal has passed
+            return self.per_minute
+        return lowered[0]
 
     def shrink(self, endpoint, per_minute):
-        """Allow this run at most `per_minute` (at least 1) on the endpoint from now on."""
+        """Allow at most `per_minute` (at least 1) on the endpoint for the next window."""
         if not self.per_minute:
             return
         with self._lock:
-            current = self._limits.get(endpoint, self.per_minute)
-            self._limits[endpoint] = max(1, min(current, int(per_minute)))
+            current = self._current_limit(endpoint)
+            self._limits[endpoint] = (max(1, min(current, int(per_minute))), self._clock() + self.window)
 
-    def reserve(self, endpoint):
-        if not self.per_minute:
-            return 0.0
+    def turn(self, endpoint):
+        """The lock this process's threads hold, one at a time, while they book a slot and wait for it."""
         with self._lock:
-            per_minute = self._limits.get(endpoint, self.per_minute)
-        return self._use(endpoint, lambda budget: budget.reserve(per_minute))
+            return self._turns.setdefault(endpoint, threading.Lock())
+
+    def reserve(self, endpoint, max_wait=None):
+        """Book a slot for one request to the endpoint: a Booking (not booked when too far ahead)."""
+        if not self.per_minute:
+            return Booking(0.0, True)
+        with self._lock:
+            per_minute = self._current_limit(endpoint)
+        return self._use(endpoint, lambda budget: budget.reserve(per_minute, max_wait))
 
     def refused(self, endpoint):
-        """The API refused a request to the endpoint for its rate limit: shrink this run's budget.
+        """The API refused a request to the endpoint for its rate limit: shrink the budget for a window.
 
         The new budget is what got through in the last window (sent minus refused, counted over
         every process sharing the budget), never more than before and never below one.
@@ -277,7 +389,7 @@ class RateLimiter:
             except OSError as exc:
                 with self._lock:
                     budget = self._budgets[endpoint] = RequestBudget(self.per_minute, clock=self._clock,
-                                                                     window=self._window)
+                                                                     window=self.window)
                 self._fall_back("%s: %s" % (budget_path_hint(self._budget_dir), exc))
         return action(budget)
 
@@ -286,10 +398,10 @@ class RateLimiter:
             try:
                 directory = prepare_budget_dir(self._budget_dir or default_budget_dir())
                 path = os.path.join(directory, budget_file_name(self._identity, self._api_url, endpoint))
-                return SharedBudget(path, self.per_minute, clock=self._wall_clock, window=self._window)
+                return SharedBudget(path, self.per_minute, clock=self._wall_clock, window=self.window)
             except OSError as exc:
                 self._fall_back(str(exc))
-        return RequestBudget(self.per_minute, clock=self._clock, window=self._window)
+        return RequestBudget(self.per_minute, clock=self._clock, window=self.window)
 
     def _fall_back(self, reason):
         if self.fallback_reason is not None:

@@ -9,10 +9,12 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import random
 import re
+import socket
 import threading
 import time
 import traceback
@@ -34,6 +36,7 @@ from ._errors import (
     MalformedResponseError,
     REFUSED_CODES,
     RETRYABLE_CODES,
+    RateLimitError,
     TransportError,
     UncertainWriteError,
     WINDOW_CODES,
@@ -65,6 +68,14 @@ NOTICE_AFTER_SECONDS = 5.0
 
 _EXCERPT_CHARS = 200
 _URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
+# A live-view URL (the `url` of a start answer) shows the phone's screen to whoever holds it, and
+# tokens ride in URLs' queries and user parts: quoted answers never show them. JSON may escape "/".
+_URL_VALUE_RE = re.compile(r'("[A-Za-z_]*url"\s*:\s*")((?:[^"\\]|\\.)*)', re.IGNORECASE)
+_URL_QUERY_RE = re.compile(r"(https?:(?:\\?/){2}[^\s\"'<>?#]*)[?#][^\s\"'<>]*", re.IGNORECASE)
+_URL_USER_RE = re.compile(r"(https?:(?:\\?/){2})[^\s/\\\"'<>@]*@", re.IGNORECASE)
+_MASK = "********"
+# The attempt (a _Deadline) this thread is making, for the connection pools below.
+_ATTEMPT = threading.local()
 
 
 class Cancelled(GeeLarkError):
@@ -79,6 +90,15 @@ class _Retry(Exception):
         self.error = error
         self.retry_after = retry_after
         self.outcome = outcome
+
+
+class _NoTurn(Exception):
+    """The request's next slot in the rate budget is `wait` seconds away, beyond what rate_limit_wait leaves."""
+
+    def __init__(self, wait, waited):
+        super().__init__(wait)
+        self.wait = wait
+        self.waited = waited
 
 
 class _Tries:
@@ -217,11 +237,13 @@ class Transport:
         error whose `uncertain` is True at once. `retry=False` sends it exactly once.
         """
         tries = _Tries()
+        failed = None
         while True:
             tries.attempt += 1
-            budget_delay = self._wait_for_budget(path)
-            if tries.attempt > 1:
-                tries.waited += budget_delay  # after a refusal, pacing is part of waiting for the API's limits
+            try:
+                tries.waited += self._wait_for_budget(path, tries)  # the budget mirrors the API's limits
+            except _NoTurn as no_turn:
+                raise self._no_turn_error(path, no_turn, tries, failed) from None
             ticket = self.parallelism.acquire()
             if ticket is None:
                 raise Cancelled("The run was cancelled before all requests were sent")
@@ -263,9 +285,7 @@ class Transport:
             error.attempts = tries.attempt
             error.waited = tries.waited or None
             if limited and retry:
-                # How often and how long are in the error's details; this names the two limits that ended it.
-                error.message += ("; still refused when the wait allowed ran out (rate_limit_wait %s s, retries %d)"
-                                  % (_fmt(self.rate_limit_wait), self.retries))
+                self._ran_out(error)
             raise error
         if limited:
             tries.waited += delay
@@ -279,15 +299,73 @@ class Transport:
                                _fmt(self.rate_limit_wait)))
         return delay
 
-    def _wait_for_budget(self, path):
-        delay = self.limiter.reserve(path)
-        if delay > NOTICE_AFTER_SECONDS:
-            self._warn_once("Requests to %s wait about %.0f s for their turn in the rate budget (%d a minute for this "
-                            "account%s)" % (path, delay, self.limiter.limit(path),
-                                            ", shared by every run on this machine" if self.limiter.scope ==
-                                            SCOPE_MACHINE and self.limiter.fallback_reason is None else ""))
-        self._sleep(delay, counted=True)
-        return max(0.0, delay)
+    def _wait_for_budget(self, path, tries):
+        """Wait for this request's slot in the rate budget; return the seconds waited for it.
+
+        The threads of this process take turns per endpoint to book a slot and wait for it, so a
+        process killed while they wait leaves one unused slot, not one per thread. A slot lies at
+        most one window ahead; when the next one is further (other processes hold those before it)
+        the request asks again later. The waiting of a request stays within rate_limit_wait.
+        """
+        limiter = self.limiter
+        turn = limiter.turn(path)
+        self._take_turn(turn)
+        try:
+            waited = 0.0
+            while True:
+                allowance = max(0.0, self.rate_limit_wait - tries.waited - waited)
+                booking = limiter.reserve(path, max_wait=allowance)
+                if not booking.booked and booking.wait > allowance:
+                    raise _NoTurn(booking.wait, waited)
+                # Booked: wait for the slot. Not booked: ask again once the next slot is a window away.
+                delay = max(0.0, booking.wait if booking.booked else booking.wait - limiter.window)
+                if delay > NOTICE_AFTER_SECONDS:
+                    # Said before the wait starts, so a run that waits never looks hung.
+                    self._warn_once("Requests to %s wait about %.0f s for their turn in the rate budget (%d a minute "
+                                    "for this account%s)" % (path, booking.wait, limiter.limit(path),
+                                                             self._budget_sharing()))
+                self._sleep(delay, counted=True)
+                waited += delay
+                if booking.booked:
+                    return waited
+        finally:
+            turn.release()
+
+    def _ran_out(self, error):
+        # How often and how long are in the error's details; this names the two limits that ended it.
+        error.message += ("; still refused when the wait allowed ran out (rate_limit_wait %s s, retries %d)"
+                          % (_fmt(self.rate_limit_wait), self.retries))
+
+    def _take_turn(self, turn):
+        """Wait (Ctrl-C aware, counted as waiting for the budget) until this thread holds the endpoint's turn."""
+        if turn.acquire(blocking=False):
+            return
+        with self._waiting_for_budget():
+            while not turn.acquire(timeout=0.2):
+                if self.stop_event.is_set():
+                    raise Cancelled("The run was cancelled before all requests were sent")
+
+    def _budget_sharing(self):
+        if self.limiter.scope == SCOPE_MACHINE and self.limiter.fallback_reason is None:
+            return ", shared by every run on this machine"
+        return ""
+
+    def _no_turn_error(self, path, no_turn, tries, failed):
+        """The error for a request whose next slot lies beyond what rate_limit_wait leaves of its waiting."""
+        attempts = tries.attempt - 1 or None  # the attempts sent; this one was not
+        waited = (tries.waited + no_turn.waited) or None
+        if failed is not None and failed.error.code in REFUSED_CODES:
+            # Refused by the API and out of time: the same error as when the refusals use the time up.
+            error = failed.error
+            error.attempts, error.waited = attempts, waited
+            self._ran_out(error)
+            return error
+        return RateLimitError(
+            "No turn in the rate budget within rate_limit_wait: the next free slot for %s is %.1f s away "
+            "(%d requests a minute for this account%s; rate_limit_wait %s s)"
+            % (path, no_turn.wait, self.limiter.limit(path), self._budget_sharing(), _fmt(self.rate_limit_wait)),
+            endpoint=path, attempts=attempts, waited=waited,
+            advice="raise rate_limit_wait, or run fewer jobs against this account at the same time")
 
     def _shrink_budget(self, path):
         """After a rate limit: this run allows itself what got through in the last window, at most."""
@@ -295,7 +373,7 @@ class Transport:
             self.rate_limited_count += 1
         if self.limiter.per_minute:
             self.limiter.refused(path)
-            self._debug("%s: rate limited; this run now allows itself %d requests a minute there"
+            self._debug("%s: rate limited; for the next minute this run allows itself %d requests a minute there"
                         % (path, self.limiter.limit(path)))
 
     def _window_delay(self):
@@ -311,10 +389,7 @@ class Transport:
             self.request_count += 1
         started = time.monotonic()
         try:
-            response = self._session.post(
-                self.api_url + path, data=json.dumps(body), headers=headers,
-                timeout=self.timeout, verify=self.validate_certs, allow_redirects=False,
-            )
+            response = self._post_within_timeout(path, body, headers, trace_id, write)
         except requests.exceptions.SSLError as exc:
             if "WRONG_VERSION_NUMBER" in str(exc).upper().replace(" ", "_"):
                 # The server answered in plain HTTP: no certificate setting can help.
@@ -339,6 +414,28 @@ class Transport:
         self._debug("POST %s -> HTTP %s in %.3fs traceId %s"
                     % (path, response.status_code, time.monotonic() - started, trace_id))
         return self._read(path, response, trace_id, accept_codes, write)
+
+    def _post_within_timeout(self, path, body, headers, trace_id, write):
+        """POST, and cut the connection when the whole answer has not come within `timeout`.
+
+        requests' timeout bounds each socket operation, not the answer: a server that sends a byte
+        now and then would hold the call for ever. The cut answer counts as a timeout: a read is
+        retried, a write's answer is lost.
+        """
+        deadline = _Deadline(self.timeout)
+        try:
+            with deadline:
+                return self._session.post(
+                    self.api_url + path, data=json.dumps(body), headers=headers,
+                    timeout=self.timeout, verify=self.validate_certs, allow_redirects=False,
+                )
+        except Exception:
+            if not deadline.expired:
+                raise
+            # Whatever broke off the answer, the deadline cut it.
+            raise _lost(write, "No answer within the %ss timeout (it bounds the whole answer: connecting, headers "
+                        "and body)" % _fmt(self.timeout), endpoint=path, trace_id=trace_id,
+                        advice="raise timeout, or check the network") from None
 
     def _read(self, path, response, trace_id, accept_codes, write=False):
         status = response.status_code
@@ -370,7 +467,7 @@ class Transport:
         if code == 0 or code in accept_codes:
             envelope["traceId"] = trace_id
             return envelope
-        error = api_error(code, _text(envelope.get("msg")), path, trace_id)
+        error = api_error(code, mask_urls(_text(envelope.get("msg"))), path, trace_id)
         if code in CONCURRENCY_CODES:
             with self._stats_lock:
                 self.over_cap_count += 1
@@ -396,20 +493,24 @@ class Transport:
             raise Cancelled("The run was cancelled before all requests were sent")
         if seconds <= 0:
             return
-        if counted:
-            with self._stats_lock:
-                if not self._waiting:
-                    self._waiting_since = time.monotonic()
-                self._waiting += 1
-        try:
+        with self._waiting_for_budget() if counted else contextlib.nullcontext():
             if self.stop_event.wait(seconds):
                 raise Cancelled("The run was cancelled before all requests were sent")
+
+    @contextlib.contextmanager
+    def _waiting_for_budget(self):
+        """Count the time inside as waiting for the budget (overlapping waits of threads count once)."""
+        with self._stats_lock:
+            if not self._waiting:
+                self._waiting_since = time.monotonic()
+            self._waiting += 1
+        try:
+            yield
         finally:
-            if counted:
-                with self._stats_lock:
-                    self._waiting -= 1
-                    if not self._waiting:
-                        self._waited += time.monotonic() - self._waiting_since
+            with self._stats_lock:
+                self._waiting -= 1
+                if not self._waiting:
+                    self._waited += time.monotonic() - self._waiting_since
 
     def _warn_once(self, sentence):
         """Tell the caller, once per run, that the run waits (or shares less) than it might expect."""
@@ -446,6 +547,7 @@ class Transport:
     def _excerpt(self, response):
         text = response.content[:_EXCERPT_CHARS * 4].decode("utf-8", "replace")
         text = self._scrub(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text)).strip())
+        text = mask_urls(text)  # before cutting: a cut must not leave part of a token unmasked
         text = "".join(ch for ch in text if ch.isprintable())
         if len(text) > _EXCERPT_CHARS:
             text = text[:_EXCERPT_CHARS] + "..."
@@ -454,6 +556,121 @@ class Transport:
     def _debug(self, line):
         if self._log:
             self._log(line)
+
+
+def mask_urls(text):
+    """The text with URLs' secrets masked: `"url": "..."` values whole, any URL's query and user part.
+
+    For every quoted answer (excerpts, API messages): a live-view URL opens a phone's screen, and
+    tokens travel in queries. The scheme, host and path stay, for diagnosis.
+    """
+    if not text:
+        return text
+    text = _URL_VALUE_RE.sub(lambda m: m.group(1) + _MASK, text)
+    text = _URL_QUERY_RE.sub(lambda m: m.group(1) + "?" + _MASK, text)
+    return _URL_USER_RE.sub(lambda m: m.group(1) + _MASK + "@", text)
+
+
+class _Deadline:
+    """The end of one attempt: `seconds` after it starts, the connection it holds is shut down.
+
+    Used as a context manager around one request in one thread; the connection pools of
+    _new_session tell it which connection the request holds, and when it gives it back.
+    """
+
+    def __init__(self, seconds):
+        self.expired = False
+        self._connection = None
+        self._finished = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        _ATTEMPT.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+        with self._lock:
+            self._finished = True
+        _ATTEMPT.deadline = None
+        return False
+
+    def hold(self, connection):
+        with self._lock:
+            self._connection = connection
+            connection._geelark_deadline = self
+            if self.expired:  # the time ran out before the pool handed the connection over
+                self._cut()
+
+    def let_go(self, connection):
+        """The pool takes the connection back: from now on it may serve another request."""
+        with self._lock:
+            if self._connection is connection:
+                self._connection = None
+
+    def _expire(self):
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            self._cut()
+
+    def _cut(self):
+        sock = getattr(self._connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            # The plain socket's shutdown, also under TLS: it wakes the blocked read without
+            # tearing the TLS object from under the reading thread.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _DeadlinePool:
+    """Mixed into urllib3's connection pools: tells the current attempt's _Deadline which connection it holds."""
+
+    def _get_conn(self, *args, **kwargs):
+        connection = super()._get_conn(*args, **kwargs)  # type: ignore[misc]
+        deadline = getattr(_ATTEMPT, "deadline", None)
+        if deadline is not None and connection is not None:
+            deadline.hold(connection)
+        return connection
+
+    def _put_conn(self, connection):
+        deadline = getattr(connection, "_geelark_deadline", None)
+        if deadline is not None:
+            deadline.let_go(connection)
+            connection._geelark_deadline = None
+        return super()._put_conn(connection)  # type: ignore[misc]
+
+
+_DEADLINE_POOLS: dict = {}
+
+
+def _with_deadlines(manager):
+    """Make a urllib3 pool manager build pools that report their connections to _Deadline."""
+    classes = {}
+    for scheme, base in manager.pool_classes_by_scheme.items():
+        if not issubclass(base, _DeadlinePool):
+            if base not in _DEADLINE_POOLS:
+                _DEADLINE_POOLS[base] = type("Deadline" + base.__name__, (_DeadlinePool, base), {})
+            base = _DEADLINE_POOLS[base]
+        classes[scheme] = base
+    manager.pool_classes_by_scheme = classes
+    return manager
+
+
+if HAS_REQUESTS:
+    class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+        """An HTTPAdapter whose connections the per-attempt deadline can cut, also through a proxy."""
+
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            _with_deadlines(self.poolmanager)
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            return _with_deadlines(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 def _forms(secret):
@@ -484,7 +701,7 @@ def _lost(write, message, retry_after=None, outcome=NEUTRAL, **details):
 def _new_session(concurrency):
     """A keep-alive session whose pool holds a connection for every request that may be in flight."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(1, concurrency))
+    adapter = _DeadlineAdapter(pool_connections=2, pool_maxsize=max(1, concurrency))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

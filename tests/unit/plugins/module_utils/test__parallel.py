@@ -106,6 +106,21 @@ def test_over_the_cap_the_limit_stays_below_the_level_that_met_it():
     assert gate.limit == 6
 
 
+def test_the_level_that_met_the_cap_is_forgotten_after_a_while_without_47002():
+    now = [0.0]
+    gate = AdaptiveLimit(32, 10, threading.Event(), clock=lambda: now[0], ceiling_memory=600)
+    tickets = [gate.acquire() for dummy in range(7)]
+    gate.release(tickets[0], OVER_CAP)
+    for ticket in tickets[1:]:
+        gate.release(ticket, CLEAN)
+    now[0] += 599
+    serve(gate, [CLEAN] * 100)
+    assert gate.limit == 6
+    now[0] += 1  # a long-lived client (the event source) is not held below it for ever
+    serve(gate, [CLEAN] * 400)
+    assert gate.ceiling == 32 and gate.limit > 6
+
+
 def test_acquire_blocks_at_the_limit_and_a_stop_wakes_it():
     stop = threading.Event()
     gate = AdaptiveLimit(4, 1, stop)

@@ -32,15 +32,17 @@ class FakeClock:
 
 def test_a_run_within_the_budget_goes_out_as_one_burst():
     budget = RequestBudget(180, clock=FakeClock())
-    assert [budget.reserve() for dummy in range(180)] == [0.0] * 180
+    assert [budget.reserve().wait for dummy in range(180)] == [0.0] * 180
 
 
-def test_past_the_budget_each_request_waits_for_a_slot_a_window_later():
+def test_past_the_budget_each_request_waits_for_a_slot_a_window_later_and_none_is_booked_further():
     clock = FakeClock()
     budget = RequestBudget(3, clock=clock, window=60)
-    assert [budget.reserve() for dummy in range(7)] == [0, 0, 0, 60, 60, 60, 120]
+    bookings = [budget.reserve() for dummy in range(7)]
+    assert [b.wait for b in bookings] == [0, 0, 0, 60, 60, 60, 120]
+    assert [b.booked for b in bookings] == [True] * 6 + [False]  # 120 s ahead: ask again later
     clock.now += 60
-    assert budget.reserve() == 60  # queued behind the slot booked at 120 for an earlier caller
+    assert budget.reserve().wait == 60 and budget.reserve().booked
 
 
 def test_no_sliding_window_ever_holds_more_than_the_budget():
@@ -49,8 +51,11 @@ def test_no_sliding_window_ever_holds_more_than_the_budget():
     sent = []
     for step in range(100):
         clock.now = 1000 + step * 1.7
-        sent.append(clock.now + budget.reserve())
+        booking = budget.reserve()
+        if booking.booked:
+            sent.append(clock.now + booking.wait)
     sent.sort()
+    assert len(sent) >= 30
     for i, start in enumerate(sent):
         assert sum(1 for t in sent[i:] if t < start + 60) <= 10
 
@@ -58,13 +63,13 @@ def test_no_sliding_window_ever_holds_more_than_the_budget():
 def test_endpoints_have_separate_budgets():
     limiter = RateLimiter(2, clock=FakeClock())
     assert limiter.scope == SCOPE_PROCESS
-    assert [limiter.reserve("/a"), limiter.reserve("/a"), limiter.reserve("/b")] == [0, 0, 0]
-    assert limiter.reserve("/a") > 0
+    assert [limiter.reserve("/a").wait, limiter.reserve("/a").wait, limiter.reserve("/b").wait] == [0, 0, 0]
+    assert limiter.reserve("/a").wait > 0
 
 
 def test_zero_disables_pacing():
     limiter = RateLimiter(0)
-    assert all(limiter.reserve("/a") == 0 for dummy in range(1000))
+    assert all(limiter.reserve("/a").wait == 0 for dummy in range(1000))
 
 
 def test_reservations_are_thread_safe():
@@ -74,16 +79,17 @@ def test_reservations_are_thread_safe():
 
     def worker():
         for dummy in range(25):
-            wait = budget.reserve()
+            booking = budget.reserve()
             with lock:
-                waits.append(wait)
+                waits.append(booking.wait if booking.booked else None)
 
     threads = [threading.Thread(target=worker) for dummy in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(waits) == [0] * 50 + [60] * 50 + [120] * 50 + [180] * 50
+    assert sorted(w for w in waits if w is not None) == [0] * 50 + [60] * 50
+    assert waits.count(None) == 100  # beyond one window: not booked, asked again later
 
 
 def test_budget_must_be_positive():
@@ -95,21 +101,35 @@ def test_a_shrunk_budget_paces_at_the_lower_rate():
     clock = FakeClock()
     limiter = RateLimiter(180, clock=clock)
     limiter.shrink("/a", 2)
-    assert [limiter.reserve("/a") for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
-    limiter.shrink("/a", 50)  # never grows back within a run
+    assert [limiter.reserve("/a").wait for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
+    limiter.shrink("/a", 50)  # a later, milder refusal does not raise it
     assert limiter.limit("/a") == 2 and limiter.limit("/b") == 180
+
+
+def test_a_shrunk_budget_returns_to_rate_limit_once_a_window_passes_without_refusal():
+    clock = FakeClock()
+    limiter = RateLimiter(180, clock=clock)
+    limiter.shrink("/a", 1)  # one 40007 that nothing got through before
+    clock.now += WINDOW_SECONDS - 1
+    assert limiter.limit("/a") == 1
+    limiter.shrink("/a", 3)  # another refusal within the window: still 1, for a window from now
+    clock.now += WINDOW_SECONDS - 1
+    assert limiter.limit("/a") == 1
+    clock.now += 1
+    assert limiter.limit("/a") == 180  # a long-lived client (the event source) is not throttled for good
+    assert [limiter.reserve("/a").wait for dummy in range(180)] == [0] * 180
 
 
 def test_processes_sharing_a_directory_share_one_budget(tmp_path):
     clock = FakeClock()
     first, second = (RateLimiter(3, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
                                  budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(2))
-    assert [first.reserve("/a"), second.reserve("/a"), first.reserve("/a")] == [0, 0, 0]
-    assert second.reserve("/a") == WINDOW_SECONDS
-    assert first.reserve("/b") == 0  # another endpoint, another file
+    assert [first.reserve("/a").wait, second.reserve("/a").wait, first.reserve("/a").wait] == [0, 0, 0]
+    assert second.reserve("/a").wait == WINDOW_SECONDS
+    assert first.reserve("/b").wait == 0  # another endpoint, another file
     other_account = RateLimiter(3, scope=SCOPE_MACHINE, identity="token:xyz", api_url="https://x",
                                 budget_dir=str(tmp_path), wall_clock=clock)
-    assert other_account.reserve("/a") == 0
+    assert other_account.reserve("/a").wait == 0
     assert first.fallback_reason is None and len(os.listdir(tmp_path)) == 3
 
 
@@ -129,8 +149,8 @@ def test_torn_or_foreign_lines_in_a_budget_file_are_ignored(tmp_path):
     path = tmp_path / "state"
     path.write_text("garbage\n1000.0\n10")  # a killed writer's leftovers
     budget = SharedBudget(str(path), 2, clock=FakeClock(), window=60)
-    assert budget.reserve() == 0  # 1000.0 still counts, 10 is long gone
-    assert budget.reserve() == 60
+    assert budget.reserve().wait == 0  # 1000.0 still counts, 10 is long gone
+    assert budget.reserve().wait == 60
 
 
 def test_threads_of_one_process_share_the_file_budget_without_losing_a_slot(tmp_path):
@@ -142,16 +162,17 @@ def test_threads_of_one_process_share_the_file_budget_without_losing_a_slot(tmp_
 
     def worker():
         for dummy in range(10):
-            wait = limiter.reserve("/a")
+            booking = limiter.reserve("/a")
             with lock:
-                waits.append(wait)
+                waits.append(booking.wait if booking.booked else None)
 
     threads = [threading.Thread(target=worker) for dummy in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(waits) == [0] * 20 + [WINDOW_SECONDS] * 20 + [2 * WINDOW_SECONDS] * 20
+    assert sorted(w for w in waits if w is not None) == [0] * 20 + [WINDOW_SECONDS] * 20
+    assert waits.count(None) == 20
 
 
 @pytest.mark.parametrize("make_unusable", ["file", "group_writable"])
@@ -165,8 +186,8 @@ def test_an_unusable_directory_falls_back_to_a_process_budget_and_warns_once(tmp
     warnings = []
     limiter = RateLimiter(2, scope=SCOPE_MACHINE, identity="app:1", api_url="https://x", budget_dir=str(target),
                           clock=FakeClock(), warn=warnings.append)
-    assert [limiter.reserve("/a"), limiter.reserve("/a"), limiter.reserve("/b")] == [0, 0, 0]
-    assert limiter.reserve("/a") > 0  # still paced, per process
+    assert [limiter.reserve("/a").wait, limiter.reserve("/a").wait, limiter.reserve("/b").wait] == [0, 0, 0]
+    assert limiter.reserve("/a").wait > 0  # still paced, per process
     assert len(warnings) == 1 and "rate_limit_scope: process" in warnings[0]
     assert limiter.fallback_reason
 
@@ -188,7 +209,7 @@ def test_grants_from_a_clock_that_was_set_back_do_not_stall_the_budget(tmp_path)
     path = tmp_path / "state"
     path.write_text("%f\n" % (1000.0 + 86400))  # booked "tomorrow" before the clock was corrected
     budget = SharedBudget(str(path), 1, clock=FakeClock(), window=60)
-    assert budget.reserve() == 0
+    assert budget.reserve().wait == 0
 
 
 def test_after_a_refusal_the_budget_shrinks_to_what_got_through_on_the_whole_machine(tmp_path):
@@ -196,7 +217,7 @@ def test_after_a_refusal_the_budget_shrinks_to_what_got_through_on_the_whole_mac
     forks = [RateLimiter(180, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
                          budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(10)]
     for fork in forks:  # one request each, as one task per host on ten forks sends
-        assert fork.reserve("/a") == 0
+        assert fork.reserve("/a").wait == 0
     clock.now += 1
     for fork in forks[6:]:  # the API allowed six: the last four were refused
         fork.refused("/a")
@@ -213,4 +234,27 @@ def test_a_refusal_in_a_process_budget_counts_this_process_only():
     limiter.refused("/a")
     limiter.refused("/a")
     assert limiter.limit("/a") == 3
-    assert limiter.reserve("/a") == pytest.approx(WINDOW_SECONDS - 1)  # the fourth request waits for the window
+    assert limiter.reserve("/a").wait == pytest.approx(WINDOW_SECONDS - 1)  # the fourth request waits for the window
+
+
+@pytest.mark.parametrize("spelling", ["https://OPENAPI.geelark.com", "https://openapi.geelark.com:443",
+                                      "HTTPS://OpenAPI.GeeLark.com/", "https://openapi.geelark.com./"])
+def test_every_spelling_of_one_api_url_shares_one_budget(spelling):
+    assert budget_file_name("token:a", spelling, "/x") == budget_file_name("token:a", "https://openapi.geelark.com",
+                                                                           "/x")
+
+
+def test_another_port_or_scheme_is_another_budget():
+    base = budget_file_name("token:a", "https://h.example", "/x")
+    assert budget_file_name("token:a", "https://h.example:8443", "/x") != base
+    assert budget_file_name("token:a", "http://h.example", "/x") != base
+    assert budget_file_name("token:a", "http://h.example:80", "/x") == budget_file_name("token:a", "http://h.example",
+                                                                                        "/x")
+
+
+def test_a_grant_more_than_one_window_ahead_is_forgotten(tmp_path):
+    path = tmp_path / "state"
+    path.write_text("".join("%.3f\n" % (1000.0 + 900 + i) for i in range(180)))  # a busy minute, then a step back
+    budget = SharedBudget(str(path), 180, clock=FakeClock(), window=60)
+    assert budget.reserve().wait == 0
+    assert path.read_text() == "1000.000\n"

@@ -55,3 +55,13 @@ def test_a_trusted_ca_bundle_validates(tls_emulator, certificate_authority, tmp_
     certificate_authority.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     assert len(client(tls_emulator.url).list_phones()) == 20
+
+
+def test_a_dripped_answer_over_tls_is_cut_at_the_timeout_and_retried(tls_emulator):
+    drip = {"kind": "drip", "interval": 0.5, "seconds": 20}
+    tls_emulator.queue_faults(drip, drip)
+    with pytest.raises(TransportError) as info:
+        GeeLarkClient(api_url=tls_emulator.url, token=TOKEN, validate_certs=False, timeout=2, retries=1,
+                      retry_backoff=0.01).list_phones()
+    assert "No answer within the 2s timeout" in str(info.value) and "TLS" not in str(info.value)
+    assert info.value.attempts == 2 and tls_emulator.stats()["total_requests"] == 2
