@@ -40,7 +40,8 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for each answer before the attempt counts as failed.
+      - Seconds the whole answer of one attempt may take (connecting, sending, headers and body)
+        before the attempt counts as failed; a read is then retried, a write's answer counts as lost.
     type: float
     default: 30
   retries:
@@ -77,8 +78,9 @@ options:
         C(ansible-playbook) and C(ansible-inventory) runs, cron and AWX jobs side by side).
       - GeeLark documents 200 requests a minute per API, and locks the API for two hours when
         the hourly limit is exceeded (40014).
-      - After a rate limit answer (40007), the run lowers its own budget for that endpoint to what
-        got through in the last minute, or half, whichever is lower.
+      - After a rate limit answer (40007), the run lowers its budget for that endpoint to what got
+        through in the last minute, for one minute after the last refusal; then it is
+        O(rate_limit) again.
     type: int
     default: 180
   rate_limit_scope:
@@ -89,6 +91,8 @@ options:
         else C(~/.cache/geelark.cloudphone/budget) (created with mode 0700). The files are named
         by a hash of the account and URL and hold only the times of recent requests. When the
         directory or file locking cannot be used, the run warns once and keeps a budget of its own.
+      - The file is never opened through a symbolic link; a link, FIFO, file of another user or
+        file with other hard links at its path makes the run warn and keep a budget of its own.
       - V(process) gives each process a budget of its own, as if it were alone.
     type: str
     choices: [machine, process]
@@ -103,6 +107,9 @@ options:
       - The number of attempts is bounded by O(retries) as well; the default five retries leave
         room for about five minute windows. The final error says how long it waited and how many
         attempts it made. V(0) fails at the first such answer.
+      - Waiting for a turn in the O(rate_limit) budget counts too; a request whose next slot lies
+        beyond what is left fails at once, saying so. A wait longer than a few seconds is announced
+        when it starts (by the inventory and the event source; a module reports it when it ends).
     type: float
     default: 300
   concurrency:
@@ -110,7 +117,7 @@ options:
       - The most requests in flight at once (1 to 64).
       - The client starts with fewer and adds more while the answers are clean; it halves them on
         47002, 40007, HTTP 429 or 5xx, so it settles below GeeLark's concurrency cap, which is not
-        published.
+        published. The level that met 47002 is avoided for 10 minutes.
     type: int
     default: 32
 """
