@@ -150,8 +150,8 @@ def test_phone_ids_without_an_inventory_gives_no_pattern_warning(emulator):
 def test_a_mistyped_pattern_fails_and_says_so(emulator, fleet, name):
     run = runbook(name, "-i", fleet, "-e", "phones=group_wramup", emulator=emulator)
     assert run.rc == 2
-    assert "No phones to act on: the pattern 'group_wramup' matches no phone of the geelark inventory (300 phones" \
-        in run.out
+    assert "phones 'group_wramup': 'group_wramup' matches no group and no host of the inventory" in run.out
+    assert "Did you mean group_warmup?" in run.out
     assert emulator.stats()["requests"]["/open/v1/phone/status"] == 3  # the inventory's own, none more
 
 

@@ -196,14 +196,23 @@ def test_a_report_without_a_loaded_inventory_fails_and_says_why(emulator, invent
 
 
 def test_a_pattern_that_matches_no_phone_fails_unless_allowed(emulator, fleet):
-    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reel", emulator=emulator)
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reels:&group_warmup", emulator=emulator)
     assert run.rc == 2, run.text
-    assert "report_hosts 'group_reel' matches no phone of the geelark inventory (300 phones loaded)" in run.out
+    assert "report_hosts 'group_reels:&group_warmup' matches no phone of the geelark inventory (300 phones loaded)" \
+        in run.out
     assert "group_reels" in run.out and "allow_empty=true" in run.out
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reels:&group_warmup",
+                  "-e", "allow_empty=true", emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "GeeLark phones by status (group_reels:&group_warmup): 0 phones" in run.out
+
+
+def test_a_misspelt_group_fails_even_with_allow_empty(emulator, fleet):
     run = runbook("status_report", "-i", fleet, "-e", "report_hosts=group_reel", "-e", "allow_empty=true",
                   emulator=emulator)
-    assert run.rc == 0, run.text
-    assert "GeeLark phones by status (group_reel): 0 phones" in run.out
+    assert run.rc == 2, run.text
+    assert "report_hosts 'group_reel': 'group_reel' matches no group and no host of the inventory" in run.out
+    assert "Did you mean group_reels?" in run.out
 
 
 def test_status_report_for_part_of_the_fleet(emulator, fleet):
@@ -241,7 +250,7 @@ def test_geelark_api_url_is_said_to_reach_the_report_only_through_the_inventory(
 def test_a_mistyped_pattern_in_phones_is_named_as_phones(emulator, fleet):
     run = runbook("status_report", "-i", fleet, "-e", "phones=group_wramup", emulator=emulator)
     assert run.rc == 2
-    assert "phones 'group_wramup' matches no phone of the geelark inventory" in run.out
+    assert "phones 'group_wramup': 'group_wramup' matches no group and no host of the inventory" in run.out
 
 
 def test_a_relative_report_dir_is_relative_to_where_the_run_starts(emulator, inventory_file, tmp_path):
@@ -269,3 +278,35 @@ def test_a_formula_in_a_phone_name_is_text_in_the_csv(emulator, inventory_file, 
                        "-e", "report_dir=%s" % tmp_path])
     assert run.rc == 0, run.text
     assert '"\'=HYPERLINK(""x"")"' in (tmp_path / "status_report.csv").read_text()
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", ""])
+def test_report_list_limit_must_be_a_whole_number(emulator, fleet, value):
+    run = runbook("status_report", "-i", fleet, "-e", "report_list_limit=%s" % value, emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "report_list_limit must be a whole number of phones, 0 or more, not '%s'" % value in " ".join(
+        run.out.split())
+    assert "GeeLark phones by status" not in run.out
+
+
+def test_control_characters_in_names_are_escaped_in_every_report(emulator, inventory_file, tmp_path):
+    ids = sorted(emulator.true_status())[:3]
+    emulator.rename({ids[0]: "\x1b[2J\x1b]0;pwned\x07wiped\r\nok: [forged]", ids[1]: "\tTAB", ids[2]: "\rCR"})
+    emulator.set_status(ids, 2)
+    fleet = inventory_file(api_url=emulator.url, token=TOKEN, filters={"ids": ids})
+    run = run_command([PLAYBOOK, "-i", fleet, "geelark.cloudphone.status_report", "-e", "report_dir=%s" % tmp_path])
+    assert run.rc == 0, run.text
+    files = report_files(tmp_path)
+    shown = "\\x1b[2J\\x1b]0;pwned\\x07wiped\\x0d\\x0aok: [forged]"
+    assert shown in run.out.replace("\\\\", "\\")  # the screen's JSON doubles each backslash
+    for kind in ("md", "html", "csv"):
+        text = files[kind]
+        assert not any(c in text for c in "\x1b\x07\r\t"), kind
+    assert shown.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]") in files["md"]
+    assert "<td>%s</td>" % shown in files["html"]
+    rows = dict((r[1], r[0]) for r in csv.reader(files["csv"].splitlines()[1:]))
+    # A cell that starts with a control character (TAB, CR, ESC) is neutralised like =, +, -, @.
+    assert rows[ids[0]] == "'" + shown
+    assert rows[ids[1]] == "'\\x09TAB" and rows[ids[2]] == "'\\x0dCR"
+    report = json.loads(files["json"])
+    assert "\x1b[2J\x1b]0;pwned\x07wiped\r\nok: [forged]" in [p["name"] for p in report["not_started"]["shut_down"]]
