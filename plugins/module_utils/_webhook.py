@@ -10,8 +10,8 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import hmac
+import re
 import threading
-import time
 
 from ._auth import sign_request
 from ._errors import MalformedResponseError
@@ -42,6 +42,11 @@ CALLBACK_TYPES = {
 # GeeLark documents no freshness window for `ts`; five minutes absorbs clock skew and slow delivery.
 DEFAULT_MAX_AGE_SECONDS = 300
 KEY_HEADERS = ("appId", "traceId", "ts", "nonce", "sign")
+# A ts in milliseconds: ASCII digits only (str.isdigit also takes "²" and other scripts' digits, which
+# int() refuses), and few enough of them that int() never meets Python's limit on long numbers.
+TS_PATTERN = re.compile(r"[0-9]{1,16}")
+# How much of a header value a rejection message quotes: a header can be kilobytes long.
+SHOWN_CHARS = 40
 
 
 def get_callback_url(transport):
@@ -83,10 +88,11 @@ def check_key_signature(headers, app_id, api_key, now_ms, max_age_ms):
     missing = [name for name, value in values.items() if not value]
     if missing:
         return "the key-signature headers %s are missing" % ", ".join(missing)
-    if not hmac.compare_digest(values["appId"], app_id):
-        return "appId %r is not this account's app ID" % values["appId"]
-    if not values["ts"].isdigit():
-        return "ts %r is not a timestamp in milliseconds" % values["ts"]
+    # Compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    if not hmac.compare_digest(values["appId"].encode("utf-8"), app_id.encode("utf-8")):
+        return "appId %s is not this account's app ID" % shown(values["appId"])
+    if not TS_PATTERN.fullmatch(values["ts"]):
+        return "ts %s is not a timestamp in milliseconds" % shown(values["ts"])
     age_ms = now_ms - int(values["ts"])
     if abs(age_ms) > max_age_ms:
         return "ts is %.0f s %s now, more than the %.0f s allowed" % (
@@ -94,37 +100,59 @@ def check_key_signature(headers, app_id, api_key, now_ms, max_age_ms):
     if values["nonce"] != values["traceId"][:6]:
         return "nonce is not the first 6 characters of traceId"
     expected = sign_request(app_id, api_key, values["traceId"], values["ts"])["sign"]
-    if not hmac.compare_digest(values["sign"].upper(), expected):
+    if not hmac.compare_digest(values["sign"].upper().encode("utf-8"), expected.encode("utf-8")):
         return "the signature does not match this account's app ID and API key"
     return None
 
 
-class ReplayGuard:
-    """Remembers the traceIds seen within a window, so a callback delivered twice is handled once."""
+def shown(value):
+    """A header value for a message: repr (control characters escaped), cut to SHOWN_CHARS characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "... (%d characters)" % len(value)
 
-    def __init__(self, window_seconds, clock=time.monotonic):
-        self.window = window_seconds
-        self._clock = clock
-        self._seen: dict = {}
+
+def replay_deadline(now_ms, ts_ms, max_age_ms):
+    """Until when, in seconds on the clock of now_ms, an accepted callback must be remembered.
+
+    Its ts passes the freshness check until ts + max_age, so a byte-identical copy would be accepted
+    until then; and a repeated delivery (same traceId, fresh ts) is refused for max_age after this one.
+    """
+    return (max(now_ms, ts_ms if ts_ms is not None else now_ms) + max_age_ms) / 1000.0
+
+
+class ReplayGuard:
+    """Remembers each accepted callback (by traceId) until a deadline, so a repeat before it is refused.
+
+    In memory only: a restarted process has forgotten them (see the filter's documentation). The
+    caller passes the time, on the same clock as the ts check, so what the check would still accept
+    is never forgotten.
+    """
+
+    def __init__(self):
+        self._until: dict = {}
         self._lock = threading.Lock()
 
-    def first_time(self, trace_id):
-        """True the first time a traceId is offered within the window; False for a repeat."""
-        now = self._clock()
+    def first_time(self, trace_id, now, until):
+        """True the first time a traceId is offered (it is then remembered until `until`); False for a repeat."""
         with self._lock:
-            for key in [k for k, seen_at in self._seen.items() if now - seen_at > self.window]:
-                del self._seen[key]
-            if trace_id in self._seen:
+            for key in [k for k, deadline in self._until.items() if deadline < now]:
+                del self._until[key]
+            if trace_id in self._until:
                 return False
-            self._seen[trace_id] = now
+            self._until[trace_id] = until
             return True
+
+    def remembered(self):
+        with self._lock:
+            return len(self._until)
 
 
 def callback_summary(body):
     """The parts of a callback body every rule needs, parsed defensively.
 
-    Returns {"type", "type_name", "ids"}: the phone IDs come from `id`, `items[].id` or `envIds`,
-    always as strings; an unknown type is named "unknown" rather than refused.
+    Returns {"type", "type_name", "ids", "id", "callback_ids"}: the phone IDs come from `id`,
+    `items[].id` or `envIds`, always as strings, each once; `id` is the one phone when the callback
+    names exactly one, else None; an unknown type is named "unknown" rather than refused.
     """
     kind = body.get("type") if isinstance(body, dict) else None
     if isinstance(kind, bool) or not isinstance(kind, int):
@@ -144,4 +172,11 @@ def callback_summary(body):
             if isinstance(value, (str, int)) and str(value) not in ids:
                 ids.append(str(value))
     return {"type": kind, "type_name": CALLBACK_TYPES.get(kind, "unknown") if kind is not None else "unknown",
-            "ids": ids}
+            "ids": ids, "id": ids[0] if len(ids) == 1 else None, "callback_ids": list(ids)}
+
+
+def per_phone_summaries(summary):
+    """One summary per phone the callback names (ids and id that phone alone); the summary itself if none."""
+    if not summary["ids"]:
+        return [summary]
+    return [dict(summary, ids=[phone_id], id=phone_id) for phone_id in summary["ids"]]

@@ -18,12 +18,24 @@ description:
   - GeeLark's signature covers the headers, not the body, so also serve the webhook over HTTPS.
   - Token-scheme callbacks (C(Authorization) header) are checked by the webhook source itself, with its
     C(token) option; use O(verify=none) there.
-  - A callback whose C(traceId) was already accepted within O(max_age) seconds is dropped, so a callback
-    delivered twice fires the rules once.
-  - A dropped event is logged as a warning with the reason, and never reaches the rules.
+  - "A callback whose C(traceId) was already accepted is dropped while its C(ts) would still pass the
+    check (until C(ts) + O(max_age)), and for at least O(max_age) seconds after it was accepted: a
+    callback delivered twice, or replayed byte for byte, fires the rules once."
+  - "The accepted traceIds are kept in memory only: after ansible-rulebook restarts, a callback accepted
+    before the restart is accepted once more if it is replayed while its C(ts) is within O(max_age).
+    Keep O(max_age) short, and make the actions safe to repeat (the C(power) runbook is: it starts only
+    phones that are not running)."
+  - "A dropped event is logged as a warning with the reason, and never reaches the rules. That includes
+    malformed headers (a C(ts) that is not ASCII digits or is absurdly long, non-ASCII C(appId) or
+    C(sign)), and anything that cannot be checked: the filter never fails on a callback."
   - "An accepted event gains C(geelark): C(type) (the callback type, an integer), C(type_name)
-    (for example V(phone_started) for 1, V(phone_stopped) for 8) and C(ids) (the phone IDs the callback
-    names, as strings, from C(id), C(items[].id) or C(envIds))."
+    (for example V(phone_started) for 1, V(phone_stopped) for 8), C(ids) (the phone IDs the callback
+    names, as strings, each once, from C(id), C(items[].id) and C(envIds)), C(id) (the phone when the
+    callback names exactly one, else null) and C(callback_ids) (every ID the callback names)."
+  - "With O(per_phone=true), a callback that names several phones becomes one event per phone: each
+    has C(geelark.id) and C(geelark.ids) set to that one phone, while C(geelark.callback_ids) and
+    C(payload) keep the whole callback. Rules then act on, and throttle by, C(event.geelark.id),
+    whatever the shape of the callback."
 options:
   verify:
     description: Which GeeLark authentication to check.
@@ -44,6 +56,10 @@ options:
     description: Seconds a callback's C(ts) may differ from this machine's clock; also the de-duplication window.
     type: float
     default: 300
+  per_phone:
+    description: One event per phone the callback names, instead of one event per callback.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -58,12 +74,17 @@ EXAMPLES = r"""
       filters:
         - geelark.cloudphone.verify_callback:
             max_age: 300
+            per_phone: true
   rules:
     - name: A phone stopped
       condition: event.geelark.type_name == "phone_stopped"
+      throttle:
+        once_within: 5 minutes
+        group_by_attributes:
+          - event.geelark.id
       action:
         debug:
-          msg: "{{ event.geelark.ids }} stopped"
+          msg: "{{ event.geelark.id }} stopped"
 """
 
 import logging
@@ -96,11 +117,15 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._webhook import
     callback_summary,
     check_key_signature,
     header,
+    per_phone_summaries,
+    replay_deadline,
+    shown,
 )
 
 logger = logging.getLogger(__name__)
 
-OPTION_DEFAULTS = {"verify": "key", "app_id": None, "api_key": None, "max_age": float(DEFAULT_MAX_AGE_SECONDS)}
+OPTION_DEFAULTS = {"verify": "key", "app_id": None, "api_key": None, "max_age": float(DEFAULT_MAX_AGE_SECONDS),
+                   "per_phone": False}
 
 # One guard per max_age: the filter's module stays loaded for the whole run, so this outlives one call.
 _GUARDS: dict = {}
@@ -124,6 +149,9 @@ def _settings(kwargs):
     if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
         raise ValueError("geelark.cloudphone.verify_callback: max_age must be a number of seconds above 0, got %r"
                          % (max_age,))
+    if not isinstance(settings["per_phone"], bool):
+        raise ValueError("geelark.cloudphone.verify_callback: per_phone must be true or false, got %r"
+                         % (settings["per_phone"],))
     if settings["verify"] == "key":
         settings["app_id"] = settings["app_id"] or os.environ.get(ENV_APP_ID)
         settings["api_key"] = settings["api_key"] or os.environ.get(ENV_API_KEY)
@@ -134,7 +162,8 @@ def _settings(kwargs):
 
 
 def check(event, settings, now_ms=None):
-    """The event with its `geelark` summary added; CallbackRejected when it must be dropped."""
+    """The event with its `geelark` summary added (a list of events with per_phone); CallbackRejected
+    when it must be dropped. `now_ms` is the wall clock, which both the ts check and the replay guard use."""
     meta = event.get("meta") if isinstance(event, dict) else None
     headers = meta.get("headers") if isinstance(meta, dict) else None
     payload = event.get("payload") if isinstance(event, dict) else None
@@ -144,17 +173,20 @@ def check(event, settings, now_ms=None):
     if not trace_id:
         raise CallbackRejected("the traceId header is missing")
     max_age_ms = float(settings["max_age"]) * 1000.0
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    ts_ms = None
     if settings["verify"] == "key":
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         problem = check_key_signature(headers, settings["app_id"], settings["api_key"], now_ms, max_age_ms)
         if problem:
             raise CallbackRejected(problem)
-    guard = _GUARDS.setdefault(settings["max_age"], ReplayGuard(float(settings["max_age"])))
-    if not guard.first_time(trace_id):
-        raise CallbackRejected("traceId %s was already received (a repeated delivery)" % trace_id)
-    accepted = dict(event)
-    accepted["geelark"] = callback_summary(payload)
-    return accepted
+        ts_ms = int(header(headers, "ts"))  # checked above: at most 16 ASCII digits
+    guard = _GUARDS.setdefault(settings["max_age"], ReplayGuard())
+    if not guard.first_time(trace_id, now_ms / 1000.0, replay_deadline(now_ms, ts_ms, max_age_ms)):
+        raise CallbackRejected("traceId %s was already received (a repeated delivery)" % shown(trace_id))
+    summary = callback_summary(payload)
+    if not settings["per_phone"]:
+        return dict(event, geelark=summary)
+    return [dict(event, geelark=one) for one in per_phone_summaries(summary)]
 
 
 def main(event, **kwargs):
@@ -162,7 +194,13 @@ def main(event, **kwargs):
     try:
         return check(event, settings)
     except CallbackRejected as rejected:
-        headers = (event.get("meta") or {}).get("headers") if isinstance(event, dict) else None
-        trace_id = header(headers, "traceId") if isinstance(headers, dict) else None
-        logger.warning("geelark.cloudphone.verify_callback: dropped a callback (traceId %s): %s", trace_id, rejected)
-        return []  # an empty list: ansible-rulebook puts no event on the queue
+        reason = str(rejected)
+    except Exception as error:  # an unverifiable callback is dropped, never a crash of the source
+        # Only the type: the message of an unforeseen failure may quote a header (or worse).
+        reason = "it could not be checked (%s)" % type(error).__name__
+    headers = (event.get("meta") or {}).get("headers") if isinstance(event, dict) else None
+    trace_id = header(headers, "traceId") if isinstance(headers, dict) else None
+    logger.warning("geelark.cloudphone.verify_callback: dropped a callback (traceId %s): %s",
+                   shown(trace_id) if trace_id else None, reason)
+    return []  # an empty list: ansible-rulebook puts no event on the queue
+

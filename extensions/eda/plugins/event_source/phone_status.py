@@ -19,9 +19,14 @@ description:
     sent only with O(emit_initial). Their C(previous_status) and C(previous_status_name) are null.
   - A V(vanished) event says the API no longer knows the phone (code 42001, deleted); its C(status) and
     C(status_name) are null. The phone is not watched after that.
+  - "One 42001 is not enough: the phone is also looked for with a list read by ID, and it vanishes only
+    when that read does not find it (or, when the list cannot be read, after 42001 twice in a row).
+    Until then it stays watched and its last known status is kept."
   - "With O(filters) or without O(ids), a phone that leaves the selection (for example it moved to
-    another group) is read once more by ID: it gets a V(changed) event if its status changed, or
-    V(vanished) if it was deleted, and is no longer watched."
+    another group) is checked with a list read by ID with the same filters, then read once more by ID:
+    it gets a V(changed) event if its status changed, or V(vanished) if it was deleted, and is no longer
+    watched. A phone missing from one listing but found by that check stays watched; a listing that does
+    not add up (its pages disagree) is a V(warning) and changes nothing."
   - "An API failure that outlasts the client's retries becomes one event of C(type) V(warning)
     (C(message), C(code), C(trace_id), C(consecutive_failures), C(retry_in), C(seen_at)); the source
     then waits, doubling the wait after each failure in a row up to O(max_backoff), and carries on.
@@ -35,7 +40,11 @@ options:
   ids:
     description:
       - IDs of the phones to watch. Quote them; they are strings of about 18 digits.
+      - "An ID read as a floating point number (V(6.01876382020062634e17), V(601876382020062634.0)), as a
+        number or as text, is refused: it has lost digits."
       - Mutually exclusive with O(filters). Without both, every phone of the account is watched.
+      - An empty list is refused (the source would watch nothing), as is a rulebook variable that is not
+        defined (the error names it).
     type: list
     elements: str
   filters:
@@ -156,6 +165,7 @@ import asyncio
 import datetime
 import logging
 import os
+import re
 import sys
 
 
@@ -205,6 +215,10 @@ SOURCE_OPTION_DEFAULTS = {
 }
 ENVIRONMENT = {"api_url": ENV_API_URL, "token": ENV_TOKEN, "app_id": ENV_APP_ID, "api_key": ENV_API_KEY}
 NOT_FOUND = 42001
+# Without a list read to settle it, a phone vanishes after this many 42001 answers in a row.
+NOT_FOUND_STRIKES = 2
+# The text of a floating point number: an ID that went through one has lost its last digits.
+FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+)")
 
 
 class Settings:
@@ -217,11 +231,13 @@ class Settings:
         if unknown:
             raise ConfigError("geelark.cloudphone.phone_status: unknown option%s %s; known options: %s"
                               % ("s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(known))))
+        for option in sorted(args):
+            _refuse_undefined(option, args[option])
         options = dict(SOURCE_OPTION_DEFAULTS)
         options.update((k, v) for k, v in args.items() if v is not None)
         if options["ids"] is not None and options["filters"] is not None:
             raise ConfigError("geelark.cloudphone.phone_status: give ids or filters, not both")
-        self.ids = normalize_ids(options["ids"], "ids") if options["ids"] is not None else None
+        self.ids = _watched_ids(options["ids"]) if options["ids"] is not None else None
         if options["filters"] is not None and not isinstance(options["filters"], dict):
             raise ConfigError("filters must be a mapping such as {group_name: warmup}, got %r" % (options["filters"],))
         self.filters = options["filters"]
@@ -239,6 +255,45 @@ class Settings:
             elif os.environ.get(variable):
                 self.client_options[option] = os.environ[variable]
                 self.sources[option] = "environment variable %s" % variable
+
+
+def _undefined_name(value):
+    """The variable name of a jinja2 Undefined (ansible-rulebook passes one for an unset variable), else None.
+
+    Duck-typed, so the source does not import jinja2; an Undefined must not be formatted, it raises.
+    """
+    if any(cls.__name__.endswith("Undefined") for cls in type(value).__mro__):
+        return getattr(value, "_undefined_name", None) or "?"
+    return None
+
+
+def _refuse_undefined(option, value):
+    values = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    for item in values:
+        name = _undefined_name(item)
+        if name is not None:
+            raise ConfigError(
+                "geelark.cloudphone.phone_status: %s: the rulebook variable %r is not defined" % (option, name),
+                advice="set %s in the file given with --vars (or with --env-vars), e.g. %s: [\"601876382020062634\"]"
+                       % (name, name),
+            )
+
+
+def _watched_ids(ids):
+    """The ids option as phone IDs: never empty, never the text of a floating point number."""
+    watched = normalize_ids(ids, "ids")
+    if not watched:
+        raise ConfigError("geelark.cloudphone.phone_status: ids is empty, so the source would watch nothing",
+                          advice="give at least one phone ID, or leave ids out to watch every phone of the account "
+                                 "(or use filters)")
+    for position, value in enumerate(ids):  # 0-based, as the shared ID checks count
+        if isinstance(value, str) and FLOAT_TEXT.fullmatch(value.strip()):
+            raise ConfigError(
+                "ids[%d] is %r, a number in floating point notation: phone IDs have about 18 digits and lose "
+                "precision as floating point numbers" % (position, value),
+                advice="quote the ID in YAML so it stays a string, e.g. \"601876382020062634\"",
+            )
+    return watched
 
 
 def _seconds(name, value):
@@ -274,7 +329,9 @@ def warning_event(message, seen_at, **details):
 class PhoneWatcher:
     """What the source knows of each watched phone, and the events one poll makes of the API's answers.
 
-    `poll` blocks (it calls the API); the source runs it off the event loop.
+    `poll` blocks (it calls the API); the source runs it off the event loop. A phone is forgotten
+    only on evidence from two readings, never on one answer: a 42001 is checked with a list read by
+    ID, and a phone missing from a listing is looked for by ID with the same filters.
     """
 
     def __init__(self, client, ids=None, filters=None, emit_initial=False):
@@ -284,19 +341,25 @@ class PhoneWatcher:
         self.emit_initial = emit_initial
         self.known: dict = {}
         self._unanswered: frozenset = frozenset()
+        self._not_found: dict = {}  # phone ID -> 42001 answers in a row
 
     def poll(self):
         """Read the status of the watched phones; return the events for what changed since the last poll."""
+        left: dict = {}
         if self.ids is not None:
             report = self.client.phone_status(self.ids)
             current, failures = _in_order(report)
-            left: dict = {}
         else:
+            # A listing that does not add up raises here: the poll fails and the selection stays as it was.
             _items, report = self.client.fleet_status(self.filters)
             current, failures = _in_order(report)
             leaving = [i for i in self.known if i not in current and i not in failures]
-            left, left_failures = _in_order(self.client.phone_status(leaving)) if leaving else ({}, {})
-            failures.update(left_failures)
+            if leaving:
+                staying = self._still_selected(leaving)
+                read, left_failures = _in_order(self.client.phone_status(leaving))
+                for phone_id, phone in read.items():
+                    (current if phone_id in staying else left)[phone_id] = phone
+                failures.update(left_failures)
         for warning in report.warnings:
             logger.warning(warning)
         seen_at = _now()
@@ -311,7 +374,7 @@ class PhoneWatcher:
             self.known[phone_id] = phone
         for phone_id in left:
             del self.known[phone_id]  # no longer selected: its last change was reported, it is not watched
-        gone = [i for i, failure in failures.items() if failure["code"] == NOT_FOUND]
+        gone = self._confirmed_gone([i for i, failure in failures.items() if failure["code"] == NOT_FOUND])
         never_seen = []
         for phone_id in gone:
             previous = self.known.pop(phone_id, None)
@@ -325,7 +388,7 @@ class PhoneWatcher:
             events.append(warning_event("The API does not know %d of the phones to watch (code 42001): %s; they "
                                         "are not watched" % (len(never_seen), ", ".join(never_seen[:20])),
                                         seen_at, code=NOT_FOUND, ids=never_seen))
-        unanswered = frozenset(i for i, failure in failures.items() if failure["code"] != NOT_FOUND)
+        unanswered = frozenset(i for i in failures if i not in gone)
         if unanswered and unanswered != self._unanswered:
             events.append(warning_event(
                 "The API gave no status for %d phones this poll; their last known status is kept: %s" % (
@@ -334,6 +397,34 @@ class PhoneWatcher:
                 seen_at, ids=sorted(unanswered)))
         self._unanswered = unanswered
         return events
+
+    def _still_selected(self, leaving):
+        """The phones of `leaving` that a list read by ID with the source's filters still finds.
+
+        If that read fails, all of them: a failed reading changes nothing in the selection.
+        """
+        try:
+            return set(item["id"] for item in self.client.list_phones(dict(self.filters or {}, ids=leaving)))
+        except GeeLarkError as error:
+            logger.warning("geelark.cloudphone.phone_status: could not check whether %d phones left the selection "
+                           "(%s); they stay watched", len(leaving), error)
+            return set(leaving)
+
+    def _confirmed_gone(self, not_found):
+        """The phones of `not_found` (42001 this poll) that are really gone: a list read by ID does not find
+        them, or, when the list cannot be read, they had 42001 in the previous poll too."""
+        strikes = dict((i, self._not_found.get(i, 0) + 1) for i in not_found)
+        self._not_found = strikes
+        if not not_found:
+            return []
+        try:
+            listed = set(item["id"] for item in self.client.list_phones({"ids": not_found}))
+        except GeeLarkError as error:
+            logger.warning("geelark.cloudphone.phone_status: could not check %d phones answered 42001 with a list "
+                           "read (%s); a phone answered 42001 %d times in a row is taken as deleted",
+                           len(not_found), error, NOT_FOUND_STRIKES)
+            return [i for i in not_found if strikes[i] >= NOT_FOUND_STRIKES]
+        return [i for i in not_found if i not in listed]
 
 
 def _in_order(report):

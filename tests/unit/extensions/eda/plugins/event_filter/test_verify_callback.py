@@ -46,7 +46,8 @@ def test_a_signed_callback_passes_with_its_summary():
     event = webhook_event()
     accepted = run(event)
     assert accepted["payload"] == STOPPED and accepted["meta"] == event["meta"]
-    assert accepted["geelark"] == {"type": 8, "type_name": "phone_stopped", "ids": ["601876382020062634"]}
+    assert accepted["geelark"] == {"type": 8, "type_name": "phone_stopped", "ids": ["601876382020062634"],
+                                   "id": "601876382020062634", "callback_ids": ["601876382020062634"]}
 
 
 def test_header_names_in_any_case_are_read():
@@ -114,7 +115,9 @@ def test_bad_options_are_refused(options, message, monkeypatch):
     ({"id": True}, {"type": None, "type_name": "unknown", "ids": []}),
 ])
 def test_callback_bodies_are_parsed_defensively(payload, summary):
-    assert run(webhook_event(payload))["geelark"] == summary
+    geelark = run(webhook_event(payload))["geelark"]
+    assert dict((k, geelark[k]) for k in summary) == summary
+    assert geelark["callback_ids"] == summary["ids"]
 
 
 def test_documentation_parses_and_documents_every_option():
@@ -126,3 +129,96 @@ def test_documentation_parses_and_documents_every_option():
         for source in ruleset["sources"]:
             for item in source["filters"]:
                 assert set(item["geelark.cloudphone.verify_callback"]) <= set(verify_callback.OPTION_DEFAULTS)
+
+
+# Issue 21 item 15: a replay is refused for as long as its ts would be accepted.
+
+def settings_for(**options):
+    return verify_callback._settings(dict(dict(app_id=APP_ID, api_key=API_KEY), **options))
+
+
+@pytest.mark.parametrize("ts_offset_s", [-290, 0, 290])
+def test_a_replay_is_refused_until_its_ts_leaves_the_window(ts_offset_s):
+    settings = settings_for(max_age=300)
+    now_ms = int(time.time() * 1000)
+    event = webhook_event(ts_offset_ms=ts_offset_s * 1000)
+    ts_ms = int(event["meta"]["headers"]["ts"])
+    assert verify_callback.check(event, settings, now_ms=now_ms)["geelark"]["type"] == 8
+    # At every later moment at which the ts check still passes, the byte-identical callback is a replay.
+    later = [now_ms + 1000, ts_ms + 150000, ts_ms + 299000, ts_ms + 300000]
+    for later_ms in [moment for moment in later if moment >= now_ms]:
+        with pytest.raises(verify_callback.CallbackRejected, match="already received"):
+            verify_callback.check(event, settings, now_ms=later_ms)
+    # Past ts + max_age the ts check refuses it; the guard may forget it then.
+    with pytest.raises(verify_callback.CallbackRejected, match="before now"):
+        verify_callback.check(event, settings, now_ms=max(ts_ms, now_ms) + 301000)
+
+
+def test_the_guard_forgets_a_callback_only_after_its_window():
+    guard = verify_callback.ReplayGuard()
+    assert guard.first_time("A", now=1000.0, until=1400.0)
+    assert not guard.first_time("A", now=1399.0, until=1700.0)
+    assert guard.first_time("B", now=1401.0, until=1701.0)  # A is dropped here, B kept
+    assert guard.first_time("A", now=1401.0, until=1701.0)
+    assert guard.remembered() == 2
+
+
+# Issue 21 item 16: malformed headers are dropped with a warning, never an exception.
+
+@pytest.mark.parametrize("over, reason", [
+    ({"ts": "\u00b2"}, "not a timestamp"),
+    ({"ts": "1" * 5000}, "not a timestamp"),
+    ({"ts": "\u0661\u0662\u0663"}, "not a timestamp"),
+    ({"ts": " 1766567054000"}, "not a timestamp"),
+    ({"appId": "\u00e9" + APP_ID[1:]}, "is not this account's app ID"),
+    ({"sign": "\u00c9" * 64}, "signature does not match"),
+    ({"traceId": "\u00c9BCDEF0123", "nonce": "\u00c9BCDEF"}, "signature does not match"),
+    ({"nonce": "\u00c9BCDEF"}, "nonce"),
+    ({"ts": 1766567054000}, "missing"),
+])
+def test_malformed_headers_are_dropped_with_the_reason_logged(over, reason, caplog):
+    assert run(webhook_event(**over)) == []
+    assert reason in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_an_unexpected_error_while_checking_drops_the_callback(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(verify_callback, "check_key_signature", broken)
+    assert run(webhook_event()) == []
+    assert "could not be checked" in caplog.text and "RuntimeError" in caplog.text
+
+
+# Issue 22 items 8 and 9: per_phone makes one event per phone, whatever the shape of the callback.
+
+@pytest.mark.parametrize("payload, ids", [
+    ({"type": 8, "id": "5"}, ["5"]),
+    ({"type": 8, "items": [{"id": "7"}, {"id": 8}, {"id": "7"}]}, ["7", "8"]),
+    ({"type": 8, "envIds": ["1", "2", 3]}, ["1", "2", "3"]),
+    ({"type": 8, "id": "4", "items": [{"id": "6"}], "envIds": ["4"]}, ["4", "6"]),
+])
+def test_per_phone_gives_one_event_per_phone_the_callback_names(payload, ids):
+    events = run(webhook_event(payload), per_phone=True)
+    assert isinstance(events, list)
+    assert [e["geelark"]["id"] for e in events] == ids
+    assert [e["geelark"]["ids"] for e in events] == [[i] for i in ids]
+    assert all(e["geelark"]["callback_ids"] == ids and e["payload"] == payload for e in events)
+
+
+def test_per_phone_keeps_a_callback_without_phones_as_one_event():
+    events = run(webhook_event({"type": 6, "taskIds": ["t"]}), per_phone=True)
+    assert [e["geelark"] for e in events] == [
+        {"type": 6, "type_name": "rpa_task_finished", "ids": [], "id": None, "callback_ids": []}]
+
+
+def test_without_per_phone_a_callback_stays_one_event_with_every_id():
+    accepted = run(webhook_event({"type": 8, "envIds": ["1", "2"]}))
+    assert accepted["geelark"]["ids"] == ["1", "2"] and accepted["geelark"]["id"] is None
+    assert run(webhook_event({"type": 8, "id": "9"}))["geelark"]["id"] == "9"
+
+
+def test_per_phone_must_be_true_or_false():
+    with pytest.raises(ValueError, match="per_phone must be true or false"):
+        run(webhook_event(), per_phone="yes")

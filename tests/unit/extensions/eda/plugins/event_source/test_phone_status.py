@@ -43,6 +43,13 @@ def fleet_ids(emulator, count):
     return list(emulator.true_status())[:count]
 
 
+def settle(emulator, ids=None):
+    """Phones that start out `starting` boot on their own; make them `started` so only the test moves phones."""
+    booting = [i for i, status in emulator.true_status().items() if status == 1 and (ids is None or i in ids)]
+    if booting:
+        emulator.set_status(booting, 0)
+
+
 def args_for(emulator, **options):
     args = dict(api_url=emulator.url, token=TOKEN, interval=0.001, retries=0, timeout=5)
     args.update(options)
@@ -155,6 +162,7 @@ def test_a_phone_deleted_while_watched_gives_one_vanished_event(emulator, monkey
 def test_filters_watch_a_group_and_a_phone_leaving_it_is_read_once_more(emulator, monkeypatch):
     group = [p for p in emulator.state.phones.values() if p["group"]["name"] == "warmup"]
     mover, stayer = group[0]["id"], group[1]["id"]
+    settle(emulator)
     emulator.set_status([mover, stayer], 0)
 
     def move():
@@ -170,6 +178,7 @@ def test_filters_watch_a_group_and_a_phone_leaving_it_is_read_once_more(emulator
 
 def test_every_phone_is_watched_with_100_ids_per_status_call_and_full_pages(emulator):
     first = fleet_ids(emulator, 1)[0]
+    settle(emulator)
     emulator.reset()
     queue = run_source(args_for(emulator), reads_at_least(emulator, first, 3))
     assert queue.events == []
@@ -284,3 +293,111 @@ def test_documentation_parses_and_documents_every_option_main_reads():
     for ruleset in examples:
         for source in ruleset["sources"]:
             assert set(source["geelark.cloudphone.phone_status"]) <= accepted
+
+
+# Issue 21 item 13: one bad answer never makes the source forget a phone.
+
+def list_bodies(emulator):
+    return emulator.request_bodies(LIST_PATH)
+
+
+def test_one_transient_42001_keeps_the_phone_watched_and_its_later_stop_is_reported(emulator):
+    a, b = fleet_ids(emulator, 2)
+    emulator.set_status([a, b], 0)
+    # The first status answer claims `a` does not exist; the list read by ID finds it.
+    emulator.queue_faults({"kind": "fail_detail", "ids": [a], "code": 42001, "msg": "env not found"})
+    emulator.set_status([a], 2, on_read=4)
+    queue = run_source(args_for(emulator, ids=[a, b]), reads_at_least(emulator, b, 7))
+    kinds = [(e["type"], e.get("id")) for e in queue.events]
+    assert ("vanished", a) not in kinds, queue.events
+    assert [(e["id"], e["previous_status_name"], e["status_name"]) for e in queue.events
+            if e["type"] == "changed"] == [(a, "started", "shut_down")]
+    # The one 42001 was checked with a list read by ID, and named in a warning (no status this poll).
+    assert {"ids": [a]} in [dict((k, v) for k, v in body.items() if k == "ids") for body in list_bodies(emulator)]
+    warnings = [e for e in queue.events if e["type"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["ids"] == [a] and "42001" in warnings[0]["message"]
+
+
+def test_a_phone_the_list_confirms_deleted_vanishes_at_once(emulator, monkeypatch):
+    a, b = fleet_ids(emulator, 2)
+    after_poll(monkeypatch, 1, lambda: delete_phone(emulator, a))
+    queue = run_source(args_for(emulator, ids=[a, b]), reads_at_least(emulator, b, 6))
+    assert [(e["type"], e["id"]) for e in queue.events] == [("vanished", a)]
+    assert [body.get("ids") for body in list_bodies(emulator)] == [[a]]
+    assert emulator.status_reads(a) == 2
+
+
+def test_42001_twice_in_a_row_vanishes_a_phone_when_the_list_cannot_be_read(emulator):
+    a, b = fleet_ids(emulator, 2)
+    # Polls 2 and 3 answer 42001 for `a`, and both list reads that would settle it fail.
+    emulator.queue_faults({"kind": "fail_detail", "ids": [a], "skip": 1, "times": 2},
+                          {"kind": "http", "status": 502, "path": LIST_PATH, "times": 2})
+    queue = run_source(args_for(emulator, ids=[a, b]), reads_at_least(emulator, b, 6))
+    assert [(e["type"], e.get("id")) for e in queue.events] == [("warning", None), ("vanished", a)]
+    assert queue.events[0]["ids"] == [a]  # poll 2: no status, the last known one kept
+    assert emulator.status_reads(a) == 3
+    assert len(list_bodies(emulator)) == 2
+
+
+def test_a_42001_the_list_contradicts_never_vanishes_the_phone(emulator):
+    a, b = fleet_ids(emulator, 2)
+    emulator.set_status([a, b], 0)
+    emulator.queue_faults({"kind": "fail_detail", "ids": [a], "times": 3})
+    emulator.set_status([a], 2, on_read=5)
+    queue = run_source(args_for(emulator, ids=[a, b]), reads_at_least(emulator, b, 8))
+    assert "vanished" not in [e["type"] for e in queue.events]
+    assert [(e["id"], e["status_name"]) for e in queue.events if e["type"] == "changed"] == [(a, "shut_down")]
+
+
+# Issue 21 item 14: a phone leaves the selection only when a consistent reading says so.
+
+def test_a_phone_missing_from_one_listing_stays_watched_with_one_initial_event(emulator):
+    a, b, c = fleet_ids(emulator, 3)
+    emulator.set_status([a, b, c], 0)
+    # The second poll's listing leaves `a` out; `a` stops later and that must still be seen.
+    emulator.queue_faults({"kind": "omit", "ids": [a], "skip": 1})
+    emulator.set_status([a], 2, on_read=4)
+    queue = run_source(args_for(emulator, filters={"ids": [a, b, c]}, emit_initial=True),
+                       reads_at_least(emulator, b, 7))
+    initial = [e["id"] for e in queue.events if e["type"] == "initial"]
+    assert sorted(initial) == sorted([a, b, c])
+    assert [(e["id"], e["status_name"]) for e in queue.events if e["type"] == "changed"] == [(a, "shut_down")]
+    assert emulator.status_reads(a) >= 5  # read on every poll, the gap included
+
+
+def test_a_listing_that_never_adds_up_changes_nothing_in_the_selection(emulator):
+    group = [p["id"] for p in emulator.state.phones.values() if p["group"]["name"] == "warmup"]
+    first, other = group[0], group[1]
+    settle(emulator)
+    emulator.set_status([first, other], 0)
+    # Poll 2's listing hides `first` in every reading: the poll fails, and `first` stays watched.
+    emulator.queue_faults({"kind": "omit", "ids": [first], "skip": 1, "times": 3})
+    emulator.set_status([first], 2, on_read=3)
+    queue = run_source(args_for(emulator, filters={"group_name": "warmup"}, emit_initial=True, max_backoff=0.001),
+                       reads_at_least(emulator, other, 5))
+    assert [e["id"] for e in queue.events if e["type"] == "initial"] == group
+    assert [(e["id"], e["status_name"]) for e in queue.events if e["type"] == "changed"] == [(first, "shut_down")]
+    assert any(e["type"] == "warning" for e in queue.events)
+
+
+# Issue 22 item 10: an option that would watch nothing, or the wrong phone, is refused at startup.
+
+class FakeStrictUndefined:
+    """What ansible-rulebook passes for "{{ phone_ids }}" when phone_ids is not set (a jinja2 StrictUndefined)."""
+
+    _undefined_name = "phone_ids"
+
+
+FakeStrictUndefined.__name__ = "StrictUndefined"
+
+
+@pytest.mark.parametrize("ids, message", [
+    ([], "ids is empty"),
+    (["6.01876382020062634e17"], "floating point"),
+    (["601876382020062634.0"], "floating point"),
+    (FakeStrictUndefined(), "'phone_ids' is not defined"),
+])
+def test_ids_that_would_watch_nothing_or_the_wrong_phone_are_refused(emulator, ids, message):
+    with pytest.raises(ConfigError, match=message):
+        asyncio.run(phone_status.main(ListQueue(), args_for(emulator, ids=ids)))
+    assert emulator.stats()["total_requests"] == 0
