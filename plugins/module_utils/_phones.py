@@ -10,6 +10,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import math
+import re
 import typing as t
 from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -56,6 +57,11 @@ def status_name(code):
     return STATUS_NAMES.get(code, UNKNOWN_STATUS) if _is_int(code) else UNKNOWN_STATUS
 
 
+# The text of a floating point number: an ID that went through a float on its way here.
+FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+)")
+_QUOTE_ADVICE = "quote the ID in YAML so it stays a string, e.g. \"601876382020062634\""
+
+
 def normalize_ids(ids, what="ids"):
     """Phone IDs as strings, duplicates removed (first wins); a clear error for anything else."""
     if ids is None:
@@ -78,13 +84,19 @@ def _phone_id(value, where):
         raise ConfigError(
             "%s is the number %r: phone IDs have about 18 digits and lose precision as floating point numbers"
             % (where, value),
-            advice="quote the ID in YAML so it stays a string, e.g. \"601876382020062634\"",
+            advice=_QUOTE_ADVICE,
         )
     if isinstance(value, str):
         text = value.strip()
-        if text:
-            return text
-        raise ConfigError("%s is an empty string, not a phone ID" % where)
+        if not text:
+            raise ConfigError("%s is an empty string, not a phone ID" % where)
+        if FLOAT_TEXT.fullmatch(text):  # "6.01876382020062634e17": YAML keeps it text, but the digits are gone
+            raise ConfigError(
+                "%s is %r, a number in floating point notation: phone IDs have about 18 digits and lose "
+                "precision as floating point numbers" % (where, value),
+                advice=_QUOTE_ADVICE,
+            )
+        return text
     raise ConfigError("%s is a %s, not a phone ID" % (where, type(value).__name__))
 
 

@@ -92,7 +92,8 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds to wait for each answer.
+    description:
+      - Seconds the whole answer of one attempt may take (connecting, sending, headers and body).
     type: float
     default: 30
   retries:
@@ -165,7 +166,6 @@ import asyncio
 import datetime
 import logging
 import os
-import re
 import sys
 
 
@@ -218,9 +218,6 @@ NOT_FOUND = 42001
 # Without a list read to settle it, a phone vanishes after this many 42001 answers in a row.
 NOT_FOUND_STRIKES = 2
 # The text of a floating point number: an ID that went through one has lost its last digits.
-FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+)")
-
-
 class Settings:
     """The source's arguments, checked, with the environment filled in for the API options."""
 
@@ -280,19 +277,12 @@ def _refuse_undefined(option, value):
 
 
 def _watched_ids(ids):
-    """The ids option as phone IDs: never empty, never the text of a floating point number."""
+    """The ids option as phone IDs (the shared ID rules: no float, no float text); never empty."""
     watched = normalize_ids(ids, "ids")
     if not watched:
         raise ConfigError("geelark.cloudphone.phone_status: ids is empty, so the source would watch nothing",
                           advice="give at least one phone ID, or leave ids out to watch every phone of the account "
                                  "(or use filters)")
-    for position, value in enumerate(ids):  # 0-based, as the shared ID checks count
-        if isinstance(value, str) and FLOAT_TEXT.fullmatch(value.strip()):
-            raise ConfigError(
-                "ids[%d] is %r, a number in floating point notation: phone IDs have about 18 digits and lose "
-                "precision as floating point numbers" % (position, value),
-                advice="quote the ID in YAML so it stays a string, e.g. \"601876382020062634\"",
-            )
     return watched
 
 
