@@ -3,7 +3,15 @@
 #   make docs    build the docsite (docs/docsite/sphinx/build/html)
 #   make demo    try the collection against a local GeeLark API emulator, no account needed
 #   make bench   measure the inventory at fleet scale against the emulator
-# Most checks are antsibull-nox sessions (noxfile.py, antsibull-nox.toml): `make nox-list` lists them.
+#
+# tools/run-tests.sh owns the checks CI runs: each one's command and their order (`make test` runs
+# them all; `make coverage`, `make mutations`, `make lint`, ... run one). This file only builds .venv
+# and names them. nox is not the one orchestrator because five of the eight steps are not sessions:
+# ruff needs the checkout itself (a session works in a copy, where pyproject.toml's per-file ignores
+# do not apply), the pytest, mutation, build-smoke and execution-environment steps use .venv's tools,
+# which a session would install again, and every nox start works out the ansible-core matrix from
+# PyPI, which one nox run per step would repeat. The checks that are antsibull-nox sessions
+# (noxfile.py, antsibull-nox.toml) are run by tools/run-tests.sh too: `make nox-list` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -15,11 +23,9 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Session venvs are kept between runs (.nox/); their packages are reinstalled to the pins every run.
 NOX := $(BIN)/nox --no-color --reuse-venv=yes
-# Sessions that check the collection as it is (antsibull-nox): yamllint incl. the YAML in
-# DOCUMENTATION/EXAMPLES/RETURN, mypy, its own config, extra checks, docs, licences, Galaxy import.
-NOX_CHECKS := lint extra-checks docs-check license-check build-import-check
+STEP := tools/run-tests.sh
 
-.PHONY: help venv test unit integration coverage units-ansible-test sanity lint nox-checks nox-list docs \
+.PHONY: help venv test steps unit integration coverage units-ansible-test sanity lint nox-checks nox-list docs \
         changelog build-smoke ee matrix matrix-edges demo bench mutations clean
 
 help:
@@ -27,6 +33,9 @@ help:
 	@echo "make docs     build the docsite"
 	@echo "make demo     the collection against a local emulator"
 	@echo "make bench    fleet-scale benchmark (docs/performance.md)"
+	@echo "make unit     the unit tests (one file: .venv/bin/python -m pytest --import-mode=importlib FILE)"
+	@echo "make mutations each protection removed in a copy of the tree: its tests must fail"
+	@echo "make steps    the steps of make test (each runs alone: tools/run-tests.sh STEP)"
 	@echo "make matrix   unit + integration tests on every ansible-core release meta/runtime.yml admits"
 
 venv: $(STAMP)
@@ -37,7 +46,10 @@ $(STAMP): requirements-dev.txt requirements.txt
 	touch $@
 
 test: venv
-	tools/run-tests.sh
+	$(STEP)
+
+steps:
+	@$(STEP) --list
 
 unit: venv
 	$(BIN)/python -m pytest --import-mode=importlib -q tests/unit
@@ -47,10 +59,7 @@ integration: venv
 
 # pytest over unit and integration tests, with the coverage gate on plugins/.
 coverage: venv
-	$(BIN)/python -m coverage erase
-	$(BIN)/python -m coverage run --branch --include='$(CURDIR)/plugins/*' -m pytest --import-mode=importlib -q \
-	  -p no:cacheprovider tests/unit tests/integration
-	$(BIN)/python -m coverage report --skip-empty --precision=1 --fail-under=$${COVERAGE_FAIL_UNDER:-90}
+	$(STEP) coverage
 
 units-ansible-test: venv
 	$(NOX) -s ansible-test-units
@@ -59,10 +68,12 @@ sanity: venv
 	$(NOX) -s ansible-test-sanity
 
 lint: venv
-	tools/lint.sh
+	$(STEP) lint
 
+# Sessions that check the collection as it is (antsibull-nox): yamllint incl. the YAML in
+# DOCUMENTATION/EXAMPLES/RETURN, mypy, its own config, extra checks, docs, licences, Galaxy import, docsite.
 nox-checks: venv
-	$(NOX) -s $(NOX_CHECKS)
+	$(STEP) nox-checks
 
 nox-list: venv
 	$(NOX) -l
@@ -71,10 +82,10 @@ docs: venv
 	$(NOX) -s docs
 
 build-smoke: venv
-	tools/build-smoke.sh
+	$(STEP) build-smoke
 
 ee: venv
-	tools/ee-check.sh
+	$(STEP) ee
 
 changelog: venv
 	$(BIN)/antsibull-changelog generate
@@ -88,8 +99,9 @@ matrix-edges: venv
 demo: venv
 	tools/demo.sh
 
+# tests/test_mutations.py: about a minute; also a step of make test.
 mutations: venv
-	$(BIN)/python tools/mutations.py
+	$(STEP) mutations
 
 bench: venv
 	$(BIN)/python tools/bench.py

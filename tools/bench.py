@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 
+import emulator_process  # tools/, this script's folder
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,24 +43,21 @@ TOKEN = "bench-token"  # noqa: S105 - the emulator's test token
 SERVER_RATE_LIMIT = 200
 # "At most a handful" of 47002 answers while the plugin finds the emulator's concurrency cap.
 MAX_OVER_CAP = 5
+HOLD_STILL_READS = 1_000_000  # status reads before a `starting` phone boots: more than any run makes
 LIST_PATH = geelark_emulator.LIST_PATH
 STATUS_PATH = geelark_emulator.STATUS_PATH
 
 
-class EmulatorProcess:
+class Emulator:
+    """The emulator of one run, started the one way tools/ starts it (tools/emulator_process.py)."""
+
     def __init__(self, phones, latency, workdir):
-        url_file = os.path.join(workdir, "url-%d" % phones)
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "emulator", "geelark_emulator.py"), "--phones", str(phones),
-             "--token", TOKEN, "--latency", str(latency), "--url-file", url_file],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not (os.path.exists(url_file) and os.path.getsize(url_file)):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise SystemExit("the emulator did not start")
-            time.sleep(0.05)
-        with open(url_file) as handle:
-            self.url = handle.read().strip()
+        try:
+            self.process = emulator_process.start(workdir, "--phones", str(phones), "--token", TOKEN,
+                                                  "--latency", str(latency))
+        except RuntimeError as exc:
+            raise SystemExit("bench: %s" % exc) from None
+        self.url = self.process.url
 
     def control(self, name, payload=None):
         if payload is None:
@@ -67,8 +65,7 @@ class EmulatorProcess:
         return requests.post(self.url + "/_emulator/" + name, json=payload, timeout=30).json()
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.process.stop()
 
 
 def run_plugin(emulator, workdir, concurrency):
@@ -154,9 +151,11 @@ def main():
         runs = [(size, 0) for size in sizes] + ([(cap_phones, cap)] if cap else [])
         for size, max_in_flight in runs:
             truth = dict((p["id"], p["status"]) for p in geelark_emulator.make_fleet(size))
-            emulator = EmulatorProcess(size, latency, workdir)
+            emulator = Emulator(size, latency, workdir)
             try:
                 emulator.control("config", {"rate_limit": SERVER_RATE_LIMIT, "max_in_flight": max_in_flight})
+                # Phones created `starting` would boot on being read: both contenders must see one fleet.
+                emulator.control("power", {"boot_reads": HOLD_STILL_READS})
                 emulator.control("reset", {})
                 ours = run_plugin(emulator, workdir, concurrency)
                 stats = emulator.control("stats")  # the --list run came from the cache: no request

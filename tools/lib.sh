@@ -1,19 +1,17 @@
 # Helpers sourced by the tools/ scripts.
 
 # start_emulator DIR [emulator options...]: start the GeeLark emulator in the background on a free
-# loopback port; sets EMULATOR_URL and EMULATOR_PID. stop_emulator ends it.
+# loopback port (its output in DIR/emulator.log); sets EMULATOR_URL and EMULATOR_PID. stop_emulator
+# ends it. tools/emulator_process.py is the one way tools/ starts it (tools/bench.py uses it too);
+# `exec` makes this shell's child the emulator itself, so that stop_emulator can wait for it.
 start_emulator() {
   local dir=$1; shift
-  rm -f "$dir/emulator.url"
-  "$bin/python" "$root/tests/emulator/geelark_emulator.py" --url-file "$dir/emulator.url" "$@" \
-    > "$dir/emulator.log" 2>&1 &
+  "$bin/python" "$root/tools/emulator_process.py" exec "$dir" "$@" > "$dir/emulator.log" 2>&1 &
   EMULATOR_PID=$!
-  for _ in $(seq 1 100); do
-    [ -s "$dir/emulator.url" ] && break
-    kill -0 "$EMULATOR_PID" 2>/dev/null || { cat "$dir/emulator.log"; return 1; }
-    sleep 0.1
-  done
-  EMULATOR_URL=$(cat "$dir/emulator.url")
+  EMULATOR_URL=$("$bin/python" "$root/tools/emulator_process.py" wait "$dir" "$EMULATOR_PID") || {
+    stop_emulator
+    return 1
+  }
 }
 
 stop_emulator() {
