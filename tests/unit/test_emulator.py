@@ -345,3 +345,73 @@ def test_a_short_drip_ends_with_the_normal_answer(emulator):
     answer = requests.post(emulator.url + LIST_PATH, json={"page": 1, "pageSize": 1}, headers=HEADERS, timeout=30)
     assert answer.text.startswith("     {")  # five bytes of JSON whitespace, then the answer
     assert answer.json()["code"] == 0 and answer.json()["data"]["total"] == 250
+
+
+# The emulator as a package: routes and controls in tables, one public face, three ways to run it.
+
+EMULATOR_DIR = os.path.dirname(EMULATOR_SCRIPT)
+
+
+def help_text(*command):
+    return subprocess.run([sys.executable, *command, "--help"], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, COLUMNS="200", PYTHONPATH=os.pathsep.join(p for p in sys.path if p)),
+                          cwd=EMULATOR_DIR).stdout
+
+
+def test_help_lists_every_api_route_and_control_route_from_their_tables():
+    out = help_text(EMULATOR_SCRIPT)
+    for route in geelark_emulator.ROUTES:
+        assert "  %s " % route.path in out and route.summary[:40] in out
+    for control in geelark_emulator.CONTROLS:
+        assert "%-4s /_emulator/%s " % (control.method, control.name) in out
+    assert "Example:  geelark_emulator.py --phones 300" in out
+
+
+def test_a_route_added_to_the_table_is_served_authenticated_and_counted(emulator, monkeypatch):
+    # The example of the package docstring: one handler and one entry.
+    def phone_detail(call):
+        phone = call.state.phones.get(call.body.get("id"))
+        if phone is None:
+            raise geelark_emulator.ApiFailure(42001, "env not found")
+        return {"id": phone["id"], "serialName": phone["serialName"]}
+
+    path = "/open/v1/phone/detail"
+    monkeypatch.setitem(geelark_emulator.API_ROUTES, path, geelark_emulator.Route(path, phone_detail, "one phone"))
+    first = ids_of(emulator)[0]
+    assert api(emulator, path, {"id": first}).json()["data"] == {
+        "id": first, "serialName": emulator.state.phones[first]["serialName"]}
+    assert api(emulator, path, {"id": "nope"}).json()["code"] == 42001
+    refused = requests.post(emulator.url + path, json={"id": first}, headers=dict(HEADERS, Authorization="Bearer x"),
+                            timeout=10)
+    assert refused.json()["code"] == 40003
+    assert emulator.stats()["requests"][path] == 3
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "ansible_collections.geelark.cloudphone.tests.emulator"],
+    [EMULATOR_DIR],
+])
+def test_the_emulator_runs_as_a_module_and_as_its_folder(command):
+    out = help_text(*command)
+    assert "/_emulator/faults" in out and geelark_emulator.STATUS_PATH in out
+
+
+def test_the_emulator_imports_from_its_own_folder_as_the_tools_do():
+    # tools/bench.py and tools/build-smoke.sh put tests/emulator on sys.path and import geelark_emulator.
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import geelark_emulator as g\n"
+              "with g.Emulator(phones=3, token='t') as emu:\n"
+              "    print(json.dumps([p['id'] for p in g.make_fleet(3)] + [emu.stats()['phones']]))\n")
+    out = subprocess.run([sys.executable, "-c", script, EMULATOR_DIR], capture_output=True, text=True, check=True,
+                         cwd="/").stdout
+    assert json.loads(out) == [p["id"] for p in geelark_emulator.make_fleet(3)] + [3]
+
+
+def test_the_public_face_keeps_every_name_it_offered():
+    names = ("Emulator EmulatorState Handler ApiFailure ControlError KEEP STATUS_PATH LIST_PATH START_PATH STOP_PATH "
+             "CALLBACK_GET_PATH CALLBACK_SET_PATH API_PATHS CONTROL_PREFIX MAX_IDS MAX_POWER_IDS FAULT_KEYS "
+             "FAULT_COMMON_KEYS FAULT_REQUIRED FAULT_ONLY_PATH FAULT_VALUE_CHECKS DRIP_DEFAULTS CONFIG_CHECKS "
+             "check_fault make_phone make_fleet expected_signature send_callback build_parser main")
+    for name in names.split():
+        assert hasattr(geelark_emulator, name), name
+    assert geelark_emulator.API_PATHS == (LIST_PATH, STATUS, START, geelark_emulator.STOP_PATH,
+                                          geelark_emulator.CALLBACK_GET_PATH, geelark_emulator.CALLBACK_SET_PATH)
