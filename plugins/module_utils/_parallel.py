@@ -102,7 +102,8 @@ class AdaptiveLimit:
     slot per clean answer), then, after the first pushback, grows by one slot per round. A 47002
     also remembers how many were in flight when it came: the limit stays below that level for
     `ceiling_memory` seconds after the last 47002, so the cap is met a handful of times, not once
-    per round. Never above `maximum` (the `concurrency` option) nor below 1.
+    per round. It grows only while it is in use (every slot taken), so demand that rises slowly
+    meets the cap one slot at a time. Never above `maximum` (the `concurrency` option) nor below 1.
     """
 
     def __init__(self, maximum, start, stop_event, clock=time.monotonic, ceiling_memory=CEILING_MEMORY_SECONDS):
@@ -141,7 +142,10 @@ class AdaptiveLimit:
             level = self.in_flight
             self.in_flight -= 1
             if outcome == CLEAN:
-                self._grow()
+                # Only a limit in use is tested by a clean answer: grown while demand stayed below it,
+                # a limit would let a later burst go far past the cap at once.
+                if level >= self.limit:
+                    self._grow()
             elif outcome in (PUSHBACK, OVER_CAP):
                 if outcome == OVER_CAP:
                     self.ceiling = max(1, min(self.ceiling, level - 1))

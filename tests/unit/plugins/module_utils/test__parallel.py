@@ -66,13 +66,25 @@ def limit(maximum=32, start=4):
 
 
 def serve(gate, answers):
-    """Let one request in per answer and release it with that outcome; return the limits seen."""
-    seen = []
+    """Keep every slot busy, as a run with more work than slots does, and answer the oldest request with each
+    outcome in turn; return the limits seen. The requests still in flight end with NEUTRAL answers."""
+    seen, tickets = [], []
     for outcome in answers:
-        ticket = gate.acquire()
-        gate.release(ticket, outcome)
+        while gate.in_flight < gate.limit:
+            tickets.append(gate.acquire())
+        gate.release(tickets.pop(0), outcome)
         seen.append(gate.limit)
+    for ticket in tickets:
+        gate.release(ticket, NEUTRAL)
     return seen
+
+
+def test_the_limit_does_not_grow_while_demand_stays_below_it():
+    gate = limit(maximum=32, start=4)
+    for dummy in range(50):  # one request at a time: the limit of 4 is never put to the test
+        gate.release(gate.acquire(), CLEAN)
+    assert gate.limit == 4
+    assert serve(gate, [CLEAN] * 3) == [5, 6, 7]  # demand that fills it lets it grow, one slot at a time
 
 
 def test_the_limit_grows_with_clean_answers_up_to_the_maximum():
