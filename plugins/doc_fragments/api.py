@@ -6,7 +6,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The shared GeeLark API options of every module and plugin.
+    # The shared GeeLark API options of every module and plugin, as the settings table
+    # (plugins/module_utils/_settings.py) defines them; tests/unit/plugins/module_utils/test__settings.py
+    # checks that types, defaults, choices, environment variables and bounds agree with it.
     DOCUMENTATION = r"""
 options:
   api_url:

@@ -163,13 +163,7 @@ from ansible.release import __version__ as ansible_core_version
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import (
-    ENV_API_KEY,
-    ENV_API_URL,
-    ENV_APP_ID,
-    ENV_TOKEN,
-)
-from ansible_collections.geelark.cloudphone.plugins.module_utils._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
+from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import (
     STATUS_NAMES,
@@ -177,11 +171,16 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import 
     list_filter_body,
     status_name,
 )
-from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import (
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import (
+    API_OPTIONS,
     DEFAULT_API_URL,
-    HAS_REQUESTS,
+    OPTIONS,
+    ClientSettings,
+    is_unset,
     normalize_api_url,
+    resolve,
 )
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
 
 display = Display()
 
@@ -212,8 +211,8 @@ FETCHED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 # Bumped when the cached payload changes shape; an older entry is treated as a miss.
 CACHE_FORMAT = 1
-_CREDENTIAL_OPTIONS = ("token", "app_id", "api_key", "api_url")
-_ENV_OF = {"token": ENV_TOKEN, "app_id": ENV_APP_ID, "api_key": ENV_API_KEY, "api_url": ENV_API_URL}
+# Where the file's values come from, as advice names it.
+INVENTORY_FILE = "the inventory file"
 
 
 class PhoneHostVars(t.TypedDict):
@@ -238,6 +237,19 @@ def strip_secrets(item):
     if isinstance(proxy, dict) and "password" in proxy:
         item = dict(item, proxy=dict((k, v) for k, v in proxy.items() if k != "password"))
     return item
+
+
+def direct_host_store(inventory):
+    """The hosts of the inventory data behind ansible-core's proxy, to write their variables into; or None.
+
+    From ansible-core 2.19 the inventory a plugin gets is a proxy whose set_variable walks and tags
+    every value and checks every name: most of the CPU time at fleet scale. Our names are fixed and
+    valid, and API data stays untrusted without tags, so host variables go straight into each host.
+    The proxy's `__wrapped__` and `Host.vars` are ansible-core internals: when they are not there as
+    expected (releases before 2.19, or a later change), None, and the public set_variable is used.
+    """
+    hosts = getattr(getattr(inventory, "__wrapped__", None), "hosts", None)
+    return hosts if isinstance(hosts, dict) else None
 
 
 def host_vars(item, status):
@@ -268,6 +280,8 @@ HOST_NAME_REPLACEMENT = "_"
 _ALL_STATUS_NAMES = tuple(STATUS_NAMES.values()) + (UNKNOWN_STATUS,)
 # Group names every inventory has, besides those this plugin and its keyed_groups/groups make.
 BUILTIN_GROUPS = frozenset(("all", "ungrouped"))
+# ansible-core's names for the controller: a phone named so would take the place of the implicit localhost.
+LOCAL_HOST_NAMES = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
 def printable_name(text):
@@ -402,11 +416,6 @@ def _undefined_name(error):
     return match.group(1) if match else None
 
 
-def _is_unset(value):
-    """None, or text that is empty or only blanks: an option given so counts as not given."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _text(value):
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
@@ -522,31 +531,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return text
 
     def _client_options(self):
-        """The shared options, and where each credential and api_url came from (self._sources).
+        """The shared options (None: the default), and where each credential and api_url came from (self._sources).
 
-        An empty value counts as not set, in the inventory file as in the environment: a file's
-        `token: "{{ geelark_token }}"` with `-e geelark_token=` falls back to GEELARK_TOKEN, then to
-        the default, instead of hiding them.
+        The settings' one rule: the file, else the environment variable, else the default; an empty
+        value counts as not set, so a file's `token: "{{ geelark_token }}"` with `-e geelark_token=`
+        falls back to GEELARK_TOKEN, then to the default, instead of hiding them.
         """
-        options, sources = {}, {}
-        for name in CLIENT_OPTION_DEFAULTS:
-            env = _ENV_OF.get(name)
-            value = None
+        given = {}
+        for option in API_OPTIONS:
             # The file's own text decides emptiness: ansible-core reads validate_certs: "" as false.
-            if name in self._config_keys and not _is_unset(self._config.get(name)):
-                value = self.get_option(name)
-                if name in _CREDENTIAL_OPTIONS and isinstance(value, str) and self.templar.is_template(value):
-                    value = self._template_credential(name, value)
-                if not _is_unset(value) and name in _CREDENTIAL_OPTIONS:
-                    sources[name] = "the inventory file"
-            if _is_unset(value) and env:
-                value = os.environ.get(env)
-                if not _is_unset(value):
-                    sources[name] = "environment variable %s" % env
-            if _is_unset(value):
-                value = None if name in self._config_keys or env else self.get_option(name)
-            options[name] = value  # None: the client's default
-        self._sources = sources
+            if option.name in self._config_keys and not is_unset(self._config.get(option.name)):
+                value = self.get_option(option.name)
+                # The credentials and api_url (the options an environment variable can set) may be templates.
+                if option.env and isinstance(value, str) and self.templar.is_template(value):
+                    value = self._template_credential(option.name, value)
+                given[option.name] = value
+        options, self._sources = resolve(given, INVENTORY_FILE)
         self._secrets = tuple(v for v in (options.get("token"), options.get("api_key")) if isinstance(v, str) and v)
         return options
 
@@ -576,7 +576,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "host_vars exist: give the variable as an extra var (-e NAME=VALUE, or -e @vars.yml, vault-encrypted "
                 "or not), use a lookup or an inline !vault value, or leave the option out and set %s"
                 % (self.NAME, name, ("the variable %r is undefined" % undefined) if undefined
-                   else "a variable is undefined", _ENV_OF.get(name, "the environment variable"))) from None
+                   else "a variable is undefined", OPTIONS[name].env)) from None
         except Exception as exc:  # the message of any other failure may quote the value: name the type only
             raise AnsibleError("%s: the %s option could not be templated: %s"
                                % (self.NAME, name, type(exc).__name__)) from None
@@ -593,10 +593,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch(self, options, query):
         wall, cpu = time.monotonic(), time.process_time()
         try:
-            with GeeLarkClient.from_options(options, log=self._log_request, notice=self._notice,
-                                            sources=self._sources) as client:
+            with GeeLarkClient(ClientSettings(options, self._sources), log=self._log_request,
+                               notice=self._notice) as client:
                 items, report = client.fleet_status(self.get_option("filters"))
-                requests = client.transport.request_count
+                requests = client.summary()["requests"]
         except GeeLarkError as error:
             raise AnsibleError(self._mask("%s: %s" % (self.NAME, error))) from None
         display.vvv("%s: %d phones fetched with %d requests in %.3fs (%.3fs CPU)"
@@ -666,22 +666,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "; none has a status in %s" % ", ".join(sorted(wanted)) if wanted and data["phones"] else ""))
         variables = dict((p["id"], mark_unsafe(host_vars(p, data["statuses"][p["id"]]))) for p in phones)
         recorder = self._construct(phones, variables, shared, prefix, hostname)
-        # No host may take a group's name: neither ours, nor keyed_groups/groups', nor another source's.
+        # No host may take a group's name: neither ours, nor keyed_groups/groups', nor another source's;
+        # nor the name of a host another source holds, or localhost, which the runbooks' plays run on.
         reserved = (BUILTIN_GROUPS | {"geelark"} | set(prefix + n for n in _ALL_STATUS_NAMES) | recorder.groups
-                    | set(getattr(inventory, "groups", None) or ()))
+                    | set(getattr(inventory, "groups", None) or ()) | set(getattr(inventory, "hosts", None) or ())
+                    | LOCAL_HOST_NAMES)
         names = host_names(phones, hostname, reserved)
         self._warn_renamed(phones, names, hostname, reserved)
-        # Host variables go straight into each new host's variables. Through set_variable, ansible-core
-        # 2.19 walks and tags every value, and checks every name, which is most of the CPU time at
-        # fleet scale; these names are fixed and valid, and API data must stay untrusted anyway.
-        hosts = getattr(inventory, "__wrapped__", inventory).hosts
+        direct = direct_host_store(inventory)
+        display.vvv("%s: host variables written %s" % (
+            self.NAME, "through set_variable" if direct is None else "directly into the inventory data"))
         for phone in phones:
             host = names[phone["id"]]
             own = variables[phone["id"]]
             inventory.add_host(host)  # in geelark through its status group, a child of geelark
             inventory.add_child(status_group(own["geelark_status_name"]), host)
-            hosts[host].vars.update(own)
-            hosts[host].vars.update(shared)
+            # A Host without a plain `vars` dict is another ansible-core than the fast path knows.
+            host_own_vars = getattr(direct.get(host), "vars", None) if direct is not None else None
+            if isinstance(host_own_vars, dict):
+                host_own_vars.update(own)
+                host_own_vars.update(shared)
+            else:
+                for name, value in [*own.items(), *shared.items()]:
+                    inventory.set_variable(host, name, value)
             for step in recorder.steps.get(phone["id"], ()):
                 if step[0] == "var":
                     inventory.set_variable(host, step[1], step[2])
@@ -728,8 +735,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning("%s: %d phones share a serial name with another phone (or with a phone's ID) and are "
                             "named <serial name>_<ID>: %s" % (self.NAME, len(shared), _some(n for _a, n in shared)))
         if grouped:
-            display.warning("%s: %d phones have a serial name that is also a group name of this inventory (%s); a "
-                            "host never takes a group's name, so they are named <serial name>_<ID>: %s"
+            display.warning("%s: %d phones have a serial name that is also a group name, localhost or the name of "
+                            "a host of another inventory source (%s); a phone never takes such a name, so they are "
+                            "named <serial name>_<ID>: %s"
                             % (self.NAME, len(grouped), _some(sorted(set(a for a, _n in grouped))),
                                _some(n for _a, n in grouped)))
         if unprintable:

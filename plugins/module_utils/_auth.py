@@ -14,11 +14,7 @@ import time
 import uuid
 
 from ._errors import ConfigError
-
-ENV_API_URL = "GEELARK_API_URL"
-ENV_TOKEN = "GEELARK_TOKEN"  # noqa: S105 - the name of a variable, not a secret
-ENV_APP_ID = "GEELARK_APP_ID"
-ENV_API_KEY = "GEELARK_API_KEY"
+from ._settings import ENV_API_KEY, ENV_APP_ID, ENV_TOKEN
 
 _HOW_TO = (
     "Give either token (env %s), or both app_id (env %s) and api_key (env %s)"
@@ -74,6 +70,11 @@ class Credentials:
     @property
     def scheme(self):
         return "token" if self._token else "key"
+
+    @property
+    def identity(self):
+        """Who the API counts requests against: the token, or the app ID (the budget hashes it before any use)."""
+        return "token:" + self._token if self._token else "app:" + (self._app_id or "")
 
     @property
     def secrets(self):

@@ -9,43 +9,13 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
-from ._auth import Credentials
 from ._errors import GeeLarkError
 from ._phones import fleet_status, list_phones, query_status
 from ._power import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PowerRun
-from ._transport import (
-    API_WINDOW_SECONDS,
-    DEFAULT_API_URL,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RATE_LIMIT,
-    DEFAULT_RATE_LIMIT_SCOPE,
-    DEFAULT_RATE_LIMIT_WAIT,
-    DEFAULT_RETRIES,
-    DEFAULT_RETRY_BACKOFF,
-    DEFAULT_RETRY_MAX_DELAY,
-    DEFAULT_TIMEOUT,
-    Transport,
-    check_concurrency,
-)
+from ._settings import ClientSettings
+from ._transport import Transport
 from ._webhook import CALLBACK_SET_PATH, get_callback_url
 from ._write import ChangeResult, WriteRules, Writer, carry
-
-# The options every module and the inventory plugin share, with their defaults.
-CLIENT_OPTION_DEFAULTS = {
-    "api_url": DEFAULT_API_URL,
-    "token": None,
-    "app_id": None,
-    "api_key": None,
-    "validate_certs": True,
-    "timeout": DEFAULT_TIMEOUT,
-    "retries": DEFAULT_RETRIES,
-    "retry_backoff": DEFAULT_RETRY_BACKOFF,
-    "retry_max_delay": DEFAULT_RETRY_MAX_DELAY,
-    "rate_limit": DEFAULT_RATE_LIMIT,
-    "rate_limit_scope": DEFAULT_RATE_LIMIT_SCOPE,
-    "rate_limit_wait": DEFAULT_RATE_LIMIT_WAIT,
-    "concurrency": DEFAULT_CONCURRENCY,
-}
 
 
 class CallbackUrlChange(ChangeResult):
@@ -103,36 +73,25 @@ class _CallbackUrlWrite(WriteRules):
 class GeeLarkClient:
     """Phone status and phone listing for one run, over one keep-alive HTTP session."""
 
-    def __init__(self, token=None, app_id=None, api_key=None, api_url=DEFAULT_API_URL,
-                 timeout=DEFAULT_TIMEOUT, validate_certs=True, retries=DEFAULT_RETRIES,
-                 retry_backoff=DEFAULT_RETRY_BACKOFF, retry_max_delay=DEFAULT_RETRY_MAX_DELAY,
-                 rate_limit=DEFAULT_RATE_LIMIT, concurrency=DEFAULT_CONCURRENCY,
-                 rate_limit_scope=DEFAULT_RATE_LIMIT_SCOPE, rate_limit_wait=DEFAULT_RATE_LIMIT_WAIT, log=None,
-                 notice=None, session=None, budget_dir=None, rate_window=API_WINDOW_SECONDS, sources=None):
-        """`log` takes debug lines; `notice` is told once, in a sentence, when the run waits for the budget."""
-        check_concurrency(concurrency)
-        self.concurrency = concurrency
-        self.transport = Transport(
-            Credentials(token=token, app_id=app_id, api_key=api_key, sources=sources), api_url=api_url, timeout=timeout,
-            validate_certs=validate_certs, retries=retries, retry_backoff=retry_backoff,
-            retry_max_delay=retry_max_delay, rate_limit=rate_limit, rate_limit_scope=rate_limit_scope,
-            rate_limit_wait=rate_limit_wait, concurrency=concurrency, log=log, notice=notice, session=session,
-            budget_dir=budget_dir, rate_window=rate_window, api_url_source=(sources or {}).get("api_url"),
-        )
+    def __init__(self, settings=None, log=None, notice=None, session=None, **options):
+        """`settings` is a ClientSettings (or give its options as keywords, ClientSettings.of's).
 
-    @classmethod
-    def from_options(cls, options, log=None, session=None, notice=None, sources=None):
-        """Build a client from a mapping of the shared option names (missing ones take defaults).
-
-        `sources` says where each credential option and api_url came from, for error messages.
+        `log` takes debug lines; `notice` is told once, in a sentence, when the run waits for the budget.
         """
-        kwargs = dict(CLIENT_OPTION_DEFAULTS)
-        kwargs.update((k, v) for k, v in options.items() if k in CLIENT_OPTION_DEFAULTS and v is not None)
-        return cls(log=log, session=session, notice=notice, sources=sources, **kwargs)
+        if settings is None:
+            settings = ClientSettings.of(**options)
+        elif options:
+            raise TypeError("GeeLarkClient takes a ClientSettings, or the options as keywords, not both")
+        self.concurrency = settings.concurrency
+        self.transport = Transport(settings, log=log, notice=notice, session=session)
 
     def summary(self):
-        """Requests, retries and seconds spent, for a module's result."""
+        """What this run asked of the API: requests, retries, waits and seconds (for results and logs)."""
         return self.transport.summary()
+
+    def stop(self):
+        """Stop the run from another thread: what waits for its turn, and what is not sent yet, is cancelled."""
+        self.transport.stop()
 
     @property
     def secrets(self):
@@ -174,7 +133,7 @@ class GeeLarkClient:
             change.accept(change.ids)
             return change
         try:
-            Writer(self.transport, _CallbackUrlWrite(self.transport, url), log=self.transport._debug).write(
+            Writer(self.transport, _CallbackUrlWrite(self.transport, url), log=self.transport.debug).write(
                 change, change.ids)
         except GeeLarkError as error:
             carry(error, change)  # the write may have gone out: the failed task still reports it

@@ -9,6 +9,8 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+from ._settings import CREDENTIAL_VARIABLES
+
 # code -> (what it means, what the user should do). One table, used by every message.
 API_CODES = {
     40000: ("unknown error", "retry later; if it persists, report the traceId to GeeLark support"),
@@ -16,8 +18,7 @@ API_CODES = {
     40002: ("the traceId header is missing", "report this as a bug in geelark.cloudphone"),
     40003: (
         "signature verification failed, or the token is invalid or expired",
-        "check token, or app_id and api_key (GEELARK_TOKEN, GEELARK_APP_ID, GEELARK_API_KEY), "
-        "and that the machine clock is correct",
+        "check token, or app_id and api_key (%s), and that the machine clock is correct" % CREDENTIAL_VARIABLES,
     ),
     40004: ("parameter validation failed", "check the IDs and filters given to the task"),
     40005: ("resource not found", "check the IDs given to the task"),

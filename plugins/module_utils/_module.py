@@ -9,14 +9,16 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ._auth import ENV_API_KEY, ENV_API_URL, ENV_APP_ID, ENV_TOKEN
-from ._client import CLIENT_OPTION_DEFAULTS, GeeLarkClient
+from ._client import GeeLarkClient
+from ._settings import API_OPTIONS, ClientSettings, resolve
 from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+
+# Where a value given to the module came from, as advice names it.
+TASK = "the task's options or module_defaults"
 
 
 # Environment variables whose value an option took in this run (a module runs once per process).
@@ -31,23 +33,21 @@ def _env_fallback(name):
 
 
 def api_argument_spec():
-    """The options every GeeLark module takes (documented in the geelark.cloudphone.api fragment)."""
-    defaults = CLIENT_OPTION_DEFAULTS
-    return dict(
-        api_url=dict(type="str", default=defaults["api_url"], fallback=(_env_fallback, [ENV_API_URL])),
-        token=dict(type="str", no_log=True, fallback=(_env_fallback, [ENV_TOKEN])),
-        app_id=dict(type="str", fallback=(_env_fallback, [ENV_APP_ID])),
-        api_key=dict(type="str", no_log=True, fallback=(_env_fallback, [ENV_API_KEY])),
-        validate_certs=dict(type="bool", default=defaults["validate_certs"]),
-        timeout=dict(type="float", default=defaults["timeout"]),
-        retries=dict(type="int", default=defaults["retries"]),
-        retry_backoff=dict(type="float", default=defaults["retry_backoff"]),
-        retry_max_delay=dict(type="float", default=defaults["retry_max_delay"]),
-        rate_limit=dict(type="int", default=defaults["rate_limit"]),
-        rate_limit_scope=dict(type="str", default=defaults["rate_limit_scope"], choices=["machine", "process"]),
-        rate_limit_wait=dict(type="float", default=defaults["rate_limit_wait"]),
-        concurrency=dict(type="int", default=defaults["concurrency"]),
-    )
+    """The options every GeeLark module takes, from the settings table (documented in the geelark.cloudphone.api
+    fragment). Bounds are not in the spec: the client checks them, with the same messages everywhere."""
+    spec = {}
+    for option in API_OPTIONS:
+        entry: dict = dict(type=option.type)
+        if option.default is not None:
+            entry["default"] = option.default
+        if option.no_log:
+            entry["no_log"] = True
+        if option.choices:
+            entry["choices"] = list(option.choices)
+        if option.env:
+            entry["fallback"] = (_env_fallback, [option.env])
+        spec[option.name] = entry
+    return spec
 
 
 class GeeLarkModule:
@@ -58,32 +58,33 @@ class GeeLarkModule:
         spec.update(argument_spec)
         _FROM_ENVIRONMENT.clear()
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        self._empty_counts_as_unset()
+        self._sources = self._resolve_shared_options()
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._started = time.monotonic()
         self._client = None
 
-    def _empty_counts_as_unset(self):
-        """An empty credential or api_url from the task is not set: the environment, then the default, apply.
+    def _resolve_shared_options(self):
+        """Apply the settings' one rule to the shared options; return where each came from.
 
-        The inventory and the environment variables read an empty value the same way, so
-        ``token: "{{ geelark_token }}"`` with ``-e geelark_token=`` never hides ``GEELARK_TOKEN``.
+        An empty value from the task is not set: the environment variable, then the default, apply
+        (``token: "{{ geelark_token }}"`` with ``-e geelark_token=`` never hides ``GEELARK_TOKEN``), as
+        in the inventory and the event source. The spec's fallbacks have read the environment where
+        the task gave nothing; those values count as the environment's.
         """
         params = self.module.params
-        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY),
-                                 ("api_url", ENV_API_URL)):
-            value = params.get(option)
-            if not isinstance(value, str) or value.strip():
-                continue
-            from_env = os.environ.get(variable, "")
-            if from_env.strip():
-                params[option] = from_env
-                _FROM_ENVIRONMENT.add(variable)
-                if option in ("token", "api_key"):  # masked like a value the spec's fallback had read
-                    self.module.no_log_values.add(from_env)
-            else:
-                params[option] = CLIENT_OPTION_DEFAULTS.get(option)
+        given = dict((o.name, params.get(o.name)) for o in API_OPTIONS if o.env not in _FROM_ENVIRONMENT)
+        values, sources = resolve(given, TASK)
+        for option in API_OPTIONS:
+            value = option.default if values[option.name] is None else values[option.name]
+            params[option.name] = value
+            if option.no_log and isinstance(value, str):
+                self.module.no_log_values.add(value)  # also a value read here, past the spec's fallback
+            if option.name in sources and value == option.default:
+                del sources[option.name]  # the spec fills the default in: that value names no place
+            elif option.name == "api_url" and sources.get(option.name) == TASK:
+                sources[option.name] += " (geelark_api_url in the runbooks)"  # how the runbooks pass it
+        return sources
 
     @property
     def params(self):
@@ -91,31 +92,14 @@ class GeeLarkModule:
 
     def client(self):
         # A module cannot print while it runs; a long wait for the rate budget becomes a warning.
-        self._client = GeeLarkClient.from_options(self.module.params, log=self.module.debug,
-                                                  notice=self.module.warn, sources=self.credential_sources())
+        self._client = GeeLarkClient(ClientSettings(self.module.params, self._sources), log=self.module.debug,
+                                     notice=self.module.warn)
         return self._client
 
     def warn_when_no_ids(self):
         """An empty ids list is allowed (a computed list may be empty), but it never passes unremarked."""
         if not self.module.params.get("ids"):
             self.module.warn("ids is empty: no phone was asked about, so nothing was checked or changed")
-
-    def credential_sources(self):
-        """Where each credential option and api_url came from: the environment, or the task.
-
-        The task includes module_defaults, which is how the runbooks pass -e geelark_api_url. The
-        default api_url has no source: it was not set anywhere.
-        """
-        sources = {}
-        for option, variable in (("token", ENV_TOKEN), ("app_id", ENV_APP_ID), ("api_key", ENV_API_KEY),
-                                 ("api_url", ENV_API_URL)):
-            if option == "api_url" and self.module.params.get(option) == CLIENT_OPTION_DEFAULTS["api_url"]:
-                continue
-            if self.module.params.get(option) is not None:
-                sources[option] = ("environment variable %s" % variable if variable in _FROM_ENVIRONMENT
-                                   else "the task's options or module_defaults"
-                                   + (" (geelark_api_url in the runbooks)" if option == "api_url" else ""))
-        return sources
 
     def api_calls(self):
         """What this run asked of the API: requests, retries, waits and seconds (the transport's summary)."""

@@ -302,7 +302,7 @@ def _read_fleet(transport, filters, concurrency, with_status):
         items, report, problem = _FleetReading(transport, body, concurrency, with_status).read()
         if problem is None:
             return items, report
-        transport._debug("The phone list did not add up (%s); reading it again" % problem)
+        transport.debug("The phone list did not add up (%s); reading it again" % problem)
     # Never part of the fleet as if it were all of it: a run that acts on "every phone" must not
     # miss the ones a lying or changing pager hid.
     raise IncompleteResultError(

@@ -305,7 +305,7 @@ class PowerRun:
     def _write(self, result, path, ids, moved):
         """Send the write to `ids` through the shared write path; return the IDs it was accepted for, in order."""
         rules = PowerWrite(self, path, moved, self.energy_saving)
-        return Writer(self.transport, rules, log=self.transport._debug).write(result, ids)
+        return Writer(self.transport, rules, log=self.transport.debug).write(result, ids)
 
     # Reads and waits.
 

@@ -43,23 +43,11 @@ from ._errors import (
     api_error,
 )
 from ._parallel import CLEAN, NEUTRAL, OVER_CAP, PUSHBACK, AdaptiveLimit
-from ._ratelimit import SCOPE_MACHINE, SCOPES, WINDOW_SECONDS, RateLimiter
+from ._ratelimit import SCOPE_MACHINE, WINDOW_SECONDS, RateLimiter
+from ._settings import CREDENTIAL_VARIABLES
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
-DEFAULT_API_URL = "https://openapi.geelark.com"
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 5
-DEFAULT_RETRY_BACKOFF = 1.0
-DEFAULT_RETRY_MAX_DELAY = 60.0
-# GeeLark documents 200 requests a minute per API; stay clear of it by default.
-DEFAULT_RATE_LIMIT = 180
-DEFAULT_RATE_LIMIT_SCOPE = SCOPE_MACHINE
-# Time one request may spend waiting for the API's limits (40007, 40017, 47002) before it fails:
-# enough for a few minute windows to roll over, far from the two-hour lock of 40014.
-DEFAULT_RATE_LIMIT_WAIT = 300.0
-# The most requests in flight at once; the adaptive limit starts lower and finds the API's cap.
-DEFAULT_CONCURRENCY = 32
-MAX_CONCURRENCY = 64
+# The adaptive limit of requests in flight starts here and grows towards the concurrency option.
 START_PARALLELISM = 4
 # GeeLark counts requests per API per minute.
 API_WINDOW_SECONDS = 60.0
@@ -67,7 +55,6 @@ API_WINDOW_SECONDS = 60.0
 NOTICE_AFTER_SECONDS = 5.0
 
 _EXCERPT_CHARS = 200
-_URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
 # A live-view URL (the `url` of a start answer) shows the phone's screen to whoever holds it, and
 # tokens ride in URLs' queries and user parts: quoted answers never show them. JSON may escape "/".
 _URL_VALUE_RE = re.compile(r'("[A-Za-z_]*url"\s*:\s*")((?:[^"\\]|\\.)*)', re.IGNORECASE)
@@ -111,34 +98,6 @@ class _Tries:
         self.waited = 0.0  # seconds spent waiting for the API's limits, bounded by rate_limit_wait
 
 
-def api_url_setting(source=None):
-    """How to name the api_url setting in advice: where its value came from, when that is known."""
-    return "api_url (from %s)" % source if source else "api_url (env GEELARK_API_URL)"
-
-
-def normalize_api_url(api_url, source=None):
-    """Validate the base URL up front, so a typo fails before any request is sent.
-
-    `source` says where the value came from (for example "the inventory file"), for the advice.
-    """
-    setting = api_url_setting(source)
-    match = _URL_RE.match(api_url.strip()) if isinstance(api_url, str) else None
-    if not match:
-        raise ConfigError(
-            "api_url %r is not an http(s) URL such as %s" % (api_url, DEFAULT_API_URL),
-            advice="set %s to the API's base URL, without a path" % setting,
-        )
-    url = api_url.strip().rstrip("/")
-    path = (match.group(1) or "").rstrip("/")
-    if path:
-        # Every endpoint path starts with /open/v1 already; a base URL holding it would double it.
-        raise ConfigError(
-            "api_url %r has a path (%s); it must be the API's base URL only" % (api_url, path),
-            advice="set %s to %r" % (setting, url[:len(url) - len(path)]),
-        )
-    return url
-
-
 class Transport:
     """POSTs JSON to the API and returns the envelope of a successful answer.
 
@@ -154,49 +113,41 @@ class Transport:
     # Added to the rest of the minute after a 40007, so waiting clients do not all return at once.
     window_jitter = (1.0, 4.0)
 
-    def __init__(self, credentials, api_url=DEFAULT_API_URL, timeout=DEFAULT_TIMEOUT, validate_certs=True,
-                 retries=DEFAULT_RETRIES, retry_backoff=DEFAULT_RETRY_BACKOFF,
-                 retry_max_delay=DEFAULT_RETRY_MAX_DELAY, rate_limit=DEFAULT_RATE_LIMIT,
-                 rate_limit_scope=DEFAULT_RATE_LIMIT_SCOPE, rate_limit_wait=DEFAULT_RATE_LIMIT_WAIT,
-                 concurrency=DEFAULT_CONCURRENCY, log=None, notice=None, session=None, stop_event=None,
-                 budget_dir=None, wall_clock=time.time, rate_window=API_WINDOW_SECONDS, api_url_source=None):
+    def __init__(self, settings, log=None, notice=None, session=None, wall_clock=time.time):
+        """`settings` is a ClientSettings; `log` takes debug lines; `notice` is told once, in a sentence,
+        when the run waits for the budget; `session` and `wall_clock` stand in for the network and the
+        clock in tests.
+        """
         if not HAS_REQUESTS and session is None:
             raise ConfigError("The Python library 'requests' is required",
                               advice="install it on the node that runs this: pip install requests")
-        self.api_url = normalize_api_url(api_url, api_url_source)
-        self.api_url_setting = api_url_setting(api_url_source)
-        _check_number("timeout", timeout, minimum=0.001)
-        _check_number("retries", retries, minimum=0, integer=True)
-        _check_number("retry_backoff", retry_backoff, minimum=0)
-        _check_number("retry_max_delay", retry_max_delay, minimum=0)
-        _check_number("rate_limit", rate_limit, minimum=0, integer=True)
-        _check_number("rate_limit_wait", rate_limit_wait, minimum=0)
-        check_concurrency(concurrency)
-        if rate_limit_scope not in SCOPES:
-            raise ConfigError("rate_limit_scope must be one of %s, got %r" % (", ".join(SCOPES), rate_limit_scope))
-        self.credentials = credentials
-        self.timeout = float(timeout)
-        self.validate_certs = bool(validate_certs)
+        self.settings = settings
+        self.credentials = settings.credentials
+        self.api_url = settings.api_url
+        self.api_url_setting = settings.api_url_setting
+        self.timeout = settings.timeout
+        self.validate_certs = settings.validate_certs
         if not self.validate_certs and HAS_REQUESTS:
             # The user turned verification off on purpose; a warning per request adds only noise.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self.retries = int(retries)
-        self.retry_backoff = float(retry_backoff)
-        self.retry_max_delay = float(retry_max_delay)
-        self.rate_limit_wait = float(rate_limit_wait)
-        self.stop_event = stop_event or threading.Event()
+        self.retries = settings.retries
+        self.retry_backoff = settings.retry_backoff
+        self.retry_max_delay = settings.retry_max_delay
+        self.rate_limit_wait = settings.rate_limit_wait
+        self.stop_event = threading.Event()
         self._log = log
         self._notice = notice
         self._noticed = False
         self._wall_clock = wall_clock
-        # The API's counting window; a parameter so unit tests of the waiting can use a short one.
-        self.rate_window = float(rate_window)
+        # The API's counting window; a setting so unit tests of the waiting can use a short one.
+        self.rate_window = float(settings.rate_window or API_WINDOW_SECONDS)
         self._budget_window = self.rate_window * WINDOW_SECONDS / API_WINDOW_SECONDS
-        self.limiter = RateLimiter(int(rate_limit), scope=rate_limit_scope, identity=_account_identity(credentials),
-                                   api_url=self.api_url, budget_dir=budget_dir, wall_clock=wall_clock,
-                                   warn=self._tell, window=self._budget_window)
-        self.parallelism = AdaptiveLimit(concurrency, START_PARALLELISM, self.stop_event)
-        self._session = session or _new_session(concurrency)
+        self.limiter = RateLimiter(settings.rate_limit, scope=settings.rate_limit_scope,
+                                   identity=self.credentials.identity, api_url=self.api_url,
+                                   budget_dir=settings.budget_dir, wall_clock=wall_clock, warn=self._tell,
+                                   window=self._budget_window)
+        self.parallelism = AdaptiveLimit(settings.concurrency, START_PARALLELISM, self.stop_event)
+        self._session = session or _new_session(settings.concurrency)
         self._session.headers.update({
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -214,6 +165,10 @@ class Transport:
 
     def close(self):
         self._session.close()
+
+    def stop(self):
+        """Stop the run: requests waiting for their turn, and any not yet sent, end with Cancelled."""
+        self.stop_event.set()
 
     def summary(self):
         """What this transport did, for a module's result: counts and seconds."""
@@ -289,7 +244,7 @@ class Transport:
             raise error
         if limited:
             tries.waited += delay
-        self._debug("%s: %s; attempt %d, next in %.2fs" % (path, error.message, tries.attempt, delay))
+        self.debug("%s: %s; attempt %d, next in %.2fs" % (path, error.message, tries.attempt, delay))
         with self._stats_lock:
             self.retry_count += 1
         if code in WINDOW_CODES and delay > NOTICE_AFTER_SECONDS:
@@ -373,7 +328,7 @@ class Transport:
             self.rate_limited_count += 1
         if self.limiter.per_minute:
             self.limiter.refused(path)
-            self._debug("%s: rate limited; for the next minute this run allows itself %d requests a minute there"
+            self.debug("%s: rate limited; for the next minute this run allows itself %d requests a minute there"
                         % (path, self.limiter.limit(path)))
 
     def _window_delay(self):
@@ -411,7 +366,7 @@ class Transport:
         except requests.exceptions.RequestException as exc:
             raise _lost(write, "Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
                         trace_id=trace_id, advice="check %s, DNS and the network" % self.api_url_setting) from None
-        self._debug("POST %s -> HTTP %s in %.3fs traceId %s"
+        self.debug("POST %s -> HTTP %s in %.3fs traceId %s"
                     % (path, response.status_code, time.monotonic() - started, trace_id))
         return self._read(path, response, trace_id, accept_codes, write)
 
@@ -516,7 +471,7 @@ class Transport:
         """Tell the caller, once per run, that the run waits (or shares less) than it might expect."""
         with self._stats_lock:
             if self._noticed:
-                self._debug(sentence)
+                self.debug(sentence)
                 return
             self._noticed = True
         self._tell(sentence)
@@ -525,7 +480,7 @@ class Transport:
         if self._notice:
             self._notice(sentence)
         else:
-            self._debug(sentence)
+            self.debug(sentence)
 
     def _scrub(self, text):
         """The text with every credential masked, also in its JSON-escaped form: answers may quote them."""
@@ -553,7 +508,8 @@ class Transport:
             text = text[:_EXCERPT_CHARS] + "..."
         return repr(text) if text else "(empty body)"
 
-    def _debug(self, line):
+    def debug(self, line):
+        """Pass a line to the run's debug log (the callers of the transport log through it too)."""
         if self._log:
             self._log(line)
 
@@ -681,8 +637,8 @@ def _forms(secret):
 def _http_advice(status, setting):
     """What to do about an HTTP status other than 200 (GeeLark documents none of them)."""
     if status in (401, 403):
-        return ("the server refused this request: check token, or app_id and api_key (GEELARK_TOKEN, "
-                "GEELARK_APP_ID, GEELARK_API_KEY), and that this machine's IP is in the API whitelist")
+        return ("the server refused this request: check token, or app_id and api_key (%s), and that this "
+                "machine's IP is in the API whitelist" % CREDENTIAL_VARIABLES)
     if status == 429:
         return "the server asks for fewer requests: lower rate_limit, or run later"
     if status >= 500:
@@ -705,19 +661,6 @@ def _new_session(concurrency):
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
-
-
-def _account_identity(credentials):
-    """Who the API counts requests against: the token, or the app ID (hashed before any use)."""
-    token = getattr(credentials, "_token", None)
-    if token:
-        return "token:" + token
-    return "app:" + str(getattr(credentials, "_app_id", None) or "")
-
-
-def check_concurrency(concurrency):
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise ConfigError("concurrency must be a whole number from 1 to %d, got %r" % (MAX_CONCURRENCY, concurrency))
 
 
 def _retry_after(value):
@@ -752,9 +695,3 @@ def _first_line(exc):
 def _fmt(number):
     return ("%g" % number)
 
-
-def _check_number(name, value, minimum, integer=False):
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        raise ConfigError("%s must be a%s number of at least %s, got %r"
-                          % (name, " whole" if integer else "", _fmt(minimum), value))

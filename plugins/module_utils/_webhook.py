@@ -15,6 +15,7 @@ import threading
 
 from ._auth import sign_request
 from ._errors import MalformedResponseError
+from ._phones import FLOAT_TEXT
 
 CALLBACK_GET_PATH = "/open/v1/callback/get"
 CALLBACK_SET_PATH = "/open/v1/callback/set"
@@ -47,6 +48,11 @@ KEY_HEADERS = ("appId", "traceId", "ts", "nonce", "sign")
 TS_PATTERN = re.compile(r"[0-9]{1,16}")
 # How much of a header value a rejection message quotes: a header can be kilobytes long.
 SHOWN_CHARS = 40
+# A phone ID as callbacks name it: ASCII digits (18 today; a few more are allowed for growth).
+PHONE_ID_MAX_DIGITS = 32
+PHONE_ID_PATTERN = re.compile(r"[0-9]{1,%d}" % PHONE_ID_MAX_DIGITS)
+FLOAT_ID_LOST = ("a phone ID sent as a floating point number has lost its last digits and cannot name a phone "
+                 "(GeeLark sends IDs as strings: check what sits between GeeLark and this webhook)")
 
 
 def get_callback_url(transport):
@@ -147,32 +153,78 @@ class ReplayGuard:
             return len(self._until)
 
 
-def callback_summary(body):
-    """The parts of a callback body every rule needs, parsed defensively.
+def read_callback(body):
+    """The parts of a callback body every rule needs, parsed defensively, and what in it could not be read.
 
-    Returns {"type", "type_name", "ids", "id", "callback_ids"}: the phone IDs come from `id`,
-    `items[].id` or `envIds`, always as strings, each once; `id` is the one phone when the callback
-    names exactly one, else None; an unknown type is named "unknown" rather than refused.
+    Returns (summary, problems). The summary is {"type", "type_name", "ids", "id", "callback_ids"}: the
+    phone IDs come from `id`, `items[].id` or `envIds`, as strings of digits without padding, each once;
+    `id` is the one phone when the callback names exactly one, else None; an unknown type is named
+    "unknown" rather than refused. `problems` says, one text each, where the body names a phone
+    that cannot be read (an ID that went through a float, an item that is not an object, ...).
     """
     kind = body.get("type") if isinstance(body, dict) else None
     if isinstance(kind, bool) or not isinstance(kind, int):
         kind = int(kind) if isinstance(kind, str) and kind.isdigit() else None
-    ids = []
+    ids: list[str] = []
+    problems: list[str] = []
+
+    def take(value, where):
+        phone_id, problem = _callback_phone_id(value, where)
+        if problem:
+            problems.append(problem)
+        elif phone_id not in ids:
+            ids.append(phone_id)
+
     if isinstance(body, dict):
-        candidates = [body.get("id")]
+        if body.get("id") is not None:  # absent (or null) in callbacks that name phones otherwise or not at all
+            take(body["id"], "id")
         items = body.get("items")
         if isinstance(items, list):
-            candidates.extend(item.get("id") for item in items if isinstance(item, dict))
+            for position, item in enumerate(items):
+                if not isinstance(item, dict):
+                    problems.append("items[%d] is %s, not an object with an id" % (position, _described(item)))
+                elif item.get("id") is None:
+                    problems.append("items[%d].id is missing" % position)
+                else:
+                    take(item["id"], "items[%d].id" % position)
+        elif items is not None:
+            problems.append("items is a %s, not a list of phones" % type(items).__name__)
         env_ids = body.get("envIds")
         if isinstance(env_ids, list):
-            candidates.extend(env_ids)
-        for value in candidates:
-            if isinstance(value, bool) or value is None or value == "":
-                continue
-            if isinstance(value, (str, int)) and str(value) not in ids:
-                ids.append(str(value))
-    return {"type": kind, "type_name": CALLBACK_TYPES.get(kind, "unknown") if kind is not None else "unknown",
-            "ids": ids, "id": ids[0] if len(ids) == 1 else None, "callback_ids": list(ids)}
+            for position, value in enumerate(env_ids):
+                take(value, "envIds[%d]" % position)
+        elif env_ids is not None:
+            problems.append("envIds is a %s, not a list of phone IDs" % type(env_ids).__name__)
+    summary = {"type": kind, "type_name": CALLBACK_TYPES.get(kind, "unknown") if kind is not None else "unknown",
+               "ids": ids, "id": ids[0] if len(ids) == 1 else None, "callback_ids": list(ids)}
+    return summary, problems
+
+
+def _callback_phone_id(value, where):
+    """(the phone ID, None) for a value that names a phone, else (None, what is wrong with it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10 ** PHONE_ID_MAX_DIGITS:
+        return str(value), None
+    if isinstance(value, float):
+        return None, "%s is the number %s: %s" % (where, _described(value), FLOAT_ID_LOST)
+    if not isinstance(value, str):
+        return None, "%s is %s, not a phone ID" % (where, _described(value))
+    text = value.strip()  # padding is no part of an ID
+    if PHONE_ID_PATTERN.fullmatch(text):
+        return text, None
+    if FLOAT_TEXT.fullmatch(text):
+        return None, "%s is %s, a number in floating point notation: %s" % (where, shown(value), FLOAT_ID_LOST)
+    return None, "%s is %s, not a phone ID (a phone ID is digits)" % (where, shown(value))
+
+
+def _described(value):
+    """A JSON value for a message: scalars as written, long text cut, containers by their type alone."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** PHONE_ID_MAX_DIGITS:
+        return "a number of more than %d digits" % PHONE_ID_MAX_DIGITS  # str() of a huge int can even fail
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return "a %s" % type(value).__name__
 
 
 def per_phone_summaries(summary):

@@ -90,9 +90,9 @@ url, token, budget_dir = sys.argv[1:4]
 sys.path.insert(0, os.environ["GEELARK_TEST_COLLECTIONS_PATH"])
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[os.environ["GEELARK_TEST_COLLECTIONS_PATH"]])._install()
-from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import Credentials
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import ClientSettings
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import Transport
-transport = Transport(Credentials(token=token), api_url=url, rate_limit=1, budget_dir=budget_dir)
+transport = Transport(ClientSettings.of(token=token, api_url=url, rate_limit=1, budget_dir=budget_dir))
 body = {"ids": ["none"]}
 transport.post("/open/v1/phone/status", body)
 for n in range(4):

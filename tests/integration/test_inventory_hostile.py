@@ -36,7 +36,7 @@ def test_phones_named_like_groups_get_their_own_host_names_and_every_group_keeps
         emulator, inventory_file):
     ids = list(emulator.true_status())
     clashing = ["all", "ungrouped", "geelark", "status_started", "status_expired", "status_unknown", "group_warmup",
-                "tag_vip", "uk"]
+                "tag_vip", "uk", "localhost"]
     emulator.rename(dict(zip(ids, clashing)))
     run, listing = listing_of(emulator, inventory_file, keyed_groups=KEYED, groups=GROUPS)
     hostvars = listing["_meta"]["hostvars"]
@@ -59,8 +59,24 @@ def test_phones_named_like_groups_get_their_own_host_names_and_every_group_keeps
     assert sorted(members(listing, "uk")) == sorted(
         h for h in hostvars if hostvars[h]["geelark_equipment"].get("countryName") == "United Kingdom")
     text = " ".join(run.err.split())
-    assert "9 phones have a serial name that is also a group name of this inventory" in text
+    assert "10 phones have a serial name that is also a group name, localhost or the name of a host" in text
+    assert "localhost" not in hostvars  # the runbooks' plays run on the controller, never on a phone
     assert "all_%s" % ids[0] in text and "group_warmup_%s" % ids[6] in text
+
+
+def test_a_phone_named_like_a_host_of_another_source_gets_its_own_host_name(emulator, inventory_file, tmp_path):
+    """Two sources (a second geelark inventory, a static file) never merge two phones into one host."""
+    ids = list(emulator.true_status())
+    emulator.rename({ids[0]: "shared-name"})
+    static = tmp_path / "static.yml"
+    static.write_text("all:\n  hosts:\n    shared-name:\n      from_static: true\n")
+    path = inventory_file(api_url=emulator.url, token=TOKEN)
+    run = run_command([INVENTORY, "-i", str(static), "-i", path, "--list"], env=ansible_env(**STRICT))
+    assert run.rc == 0, run.text
+    hostvars = run.json()["_meta"]["hostvars"]
+    assert hostvars["shared-name"] == {"from_static": True}
+    assert hostvars["shared-name_%s" % ids[0]]["geelark_id"] == ids[0]
+    assert "the name of a host of another inventory source" in " ".join(run.err.split())
 
 
 def test_control_characters_never_reach_the_terminal_through_host_names(emulator, inventory_file):

@@ -36,6 +36,9 @@ description:
     without O(ids). Requests are paced under O(rate_limit) per endpoint per minute, so a short
     O(interval) on a large fleet slows the polls down rather than exceed GeeLark's limits.
   - Credentials never appear in events.
+  - An API option whose value is empty (an empty string, or a variable that renders empty, such as
+    C(token) set to C({{ geelark_token }}) with C(geelark_token) empty) counts as not set, as in the
+    modules and the inventory; the environment variable is used instead, then the default.
 options:
   ids:
     description:
@@ -184,16 +187,7 @@ def _collection_importable():
 
 _collection_importable()
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import (
-    ENV_API_KEY,
-    ENV_API_URL,
-    ENV_APP_ID,
-    ENV_TOKEN,
-)
-from ansible_collections.geelark.cloudphone.plugins.module_utils._client import (
-    CLIENT_OPTION_DEFAULTS,
-    GeeLarkClient,
-)
+from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import (
     ConfigError,
     GeeLarkError,
@@ -202,18 +196,25 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import 
     list_filter_body,
     normalize_ids,
 )
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import (
+    API_OPTIONS,
+    ClientSettings,
+    Option,
+    resolve,
+)
 
 logger = logging.getLogger(__name__)
 
-# The source's own options, with their defaults; the client's options come from CLIENT_OPTION_DEFAULTS.
-SOURCE_OPTION_DEFAULTS = {
-    "ids": None,
-    "filters": None,
-    "interval": 60.0,
-    "emit_initial": False,
-    "max_backoff": 600.0,
-}
-ENVIRONMENT = {"api_url": ENV_API_URL, "token": ENV_TOKEN, "app_id": ENV_APP_ID, "api_key": ENV_API_KEY}
+# The source's own options, written as the shared settings table writes the client's (API_OPTIONS).
+SOURCE_OPTIONS = (
+    Option("ids", "list"),
+    Option("filters", "dict"),
+    Option("interval", "float", 60.0),
+    Option("emit_initial", "bool", False),
+    Option("max_backoff", "float", 600.0),
+)
+# Where the source's arguments come from, as advice names it.
+ARGUMENTS = "the source's arguments"
 NOT_FOUND = 42001
 # Without a list read to settle it, a phone vanishes after this many 42001 answers in a row.
 NOT_FOUND_STRIKES = 2
@@ -223,15 +224,15 @@ class Settings:
 
     def __init__(self, args):
         args = dict(args or {})
-        known = set(SOURCE_OPTION_DEFAULTS) | set(CLIENT_OPTION_DEFAULTS)
+        known = set(option.name for option in SOURCE_OPTIONS + API_OPTIONS)
         unknown = sorted(set(args) - known)
         if unknown:
             raise ConfigError("geelark.cloudphone.phone_status: unknown option%s %s; known options: %s"
                               % ("s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(known))))
         for option in sorted(args):
             _refuse_undefined(option, args[option])
-        options = dict(SOURCE_OPTION_DEFAULTS)
-        options.update((k, v) for k, v in args.items() if v is not None)
+        options = dict((option.name, option.default) for option in SOURCE_OPTIONS)
+        options.update((k, v) for k, v in args.items() if k in options and v is not None)
         if options["ids"] is not None and options["filters"] is not None:
             raise ConfigError("geelark.cloudphone.phone_status: give ids or filters, not both")
         self.ids = _watched_ids(options["ids"]) if options["ids"] is not None else None
@@ -244,14 +245,8 @@ class Settings:
         if not isinstance(options["emit_initial"], bool):
             raise ConfigError("emit_initial must be true or false, got %r" % (options["emit_initial"],))
         self.emit_initial: bool = options["emit_initial"]
-        self.client_options: dict = dict((k, args[k]) for k in CLIENT_OPTION_DEFAULTS if args.get(k) is not None)
-        self.sources: dict = {}
-        for option, variable in ENVIRONMENT.items():
-            if option in self.client_options:
-                self.sources[option] = "the source's arguments"
-            elif os.environ.get(variable):
-                self.client_options[option] = os.environ[variable]
-                self.sources[option] = "environment variable %s" % variable
+        # The settings' one rule: an argument, else its environment variable, else the default; empty is unset.
+        self.client_settings = ClientSettings(*resolve(args, ARGUMENTS))
 
 
 def _undefined_name(value):
@@ -431,7 +426,7 @@ async def _put(queue, event):
 async def main(queue, args):
     """Poll forever; ansible-rulebook cancels the task to stop the source."""
     settings = Settings(args)
-    client = GeeLarkClient.from_options(settings.client_options, log=logger.debug, sources=settings.sources)
+    client = GeeLarkClient(settings.client_settings, log=logger.debug)
     watcher = PhoneWatcher(client, settings.ids, settings.filters, settings.emit_initial)
     logger.info("geelark.cloudphone.phone_status: watching %s every %gs", _scope(settings), settings.interval)
     failures = 0
@@ -452,7 +447,7 @@ async def main(queue, args):
                 await _put(queue, event)
             await asyncio.sleep(settings.interval)
     finally:
-        client.transport.stop_event.set()  # a poll still running in its thread stops at its next wait
+        client.stop()  # a poll still running in its thread stops at its next wait
         client.close()
 
 

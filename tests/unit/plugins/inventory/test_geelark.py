@@ -446,3 +446,58 @@ def test_an_empty_value_in_the_file_counts_as_not_set_for_every_option(write_con
         TOKEN, emulator.url, None, None)
     assert plugin._sources == {"token": "environment variable GEELARK_TOKEN",
                                "api_url": "environment variable GEELARK_API_URL"}
+
+
+def _inventory_view(inventory):
+    """What a play sees of each host: its groups, its variables, and those of ours that would be templated."""
+    from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+    try:
+        from ansible.template import is_trusted_as_template  # ansible-core 2.19 on
+    except ImportError:
+        is_trusted_as_template = None
+
+    def templated(value):
+        if isinstance(value, dict):
+            return any(templated(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return any(templated(v) for v in value)
+        if not isinstance(value, str):
+            return False
+        return is_trusted_as_template(value) if is_trusted_as_template else not isinstance(value, AnsibleUnsafe)
+
+    view = {}
+    for host in inventory.get_hosts():
+        own = host.get_vars()
+        view[host.name] = {"groups": sorted(g.name for g in host.get_groups()), "vars": json.loads(json.dumps(own)),
+                           "templated": sorted(k for k, v in own.items() if k.startswith("geelark_") and templated(v))}
+    return view
+
+
+def test_host_variables_are_written_directly_only_where_ansible_core_has_the_internal(emulator, write_config, tmp_path,
+                                                                                       monkeypatch):
+    # Writing into ansible-core's inventory data behind its 2.19+ proxy (`__wrapped__`) skips
+    # set_variable's walk over every value; releases without the proxy go through set_variable.
+    from ansible.release import __version__ as core_version
+
+    expected = "direct" if tuple(int(p) for p in core_version.split(".")[:2]) >= (2, 19) else "set_variable"
+    check = geelark_inventory.direct_host_store
+    picked = []
+
+    def spy(inventory):
+        store = check(inventory)
+        picked.append("set_variable" if store is None else "direct")
+        return store
+
+    monkeypatch.setattr(geelark_inventory, "direct_host_store", spy)
+    # The cache makes both runs see the same fetch (its time is a host variable).
+    path = write_config(cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"),
+                        compose={"phone_label": "geelark_serial_name ~ '-' ~ geelark_status_name"},
+                        keyed_groups=[{"key": "geelark_status_name", "prefix": "by"}])
+    checked = _inventory_view(inventory_of(path))
+    assert picked == [expected], "ansible-core %s" % core_version
+    monkeypatch.setattr(geelark_inventory, "direct_host_store", lambda inventory: None)
+    through_set_variable = _inventory_view(inventory_of(path))
+    assert emulator.stats()["total_requests"] == 6  # the second run came from the cache
+    assert len(checked) == 250 and checked == through_set_variable
+    assert not any(view["templated"] for view in checked.values())  # API data is never templated

@@ -12,7 +12,6 @@ import threading
 
 import pytest
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import Credentials
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import (
     RateLimitError,
     TransportError,
@@ -24,6 +23,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit impo
     RateLimiter,
     budget_file_name,
 )
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import ClientSettings
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import Cancelled, Transport
 
 from ...conftest import TOKEN
@@ -34,10 +34,12 @@ LIVE_URL = "https://live.geelark.invalid/open?token=lv9f3e1c2b7a64d5&envName=pho
 
 
 def make_transport(emulator, tmp_path, **options):
-    settings = dict(api_url=emulator.url, retries=1, retry_backoff=0.01, retry_max_delay=0.05, timeout=5,
-                    rate_limit_scope="machine", budget_dir=str(tmp_path / "budget"))
-    settings.update(options)
-    return Transport(Credentials(token=TOKEN), **settings)
+    """A transport on one ClientSettings; `notice`, `log` and `wall_clock` among the options are its hooks."""
+    hooks = dict((name, options.pop(name)) for name in ("notice", "log", "wall_clock") if name in options)
+    values = dict(api_url=emulator.url, token=TOKEN, retries=1, retry_backoff=0.01, retry_max_delay=0.05, timeout=5,
+                  rate_limit_scope="machine")
+    values.update(options)
+    return Transport(ClientSettings(values, budget_dir=str(tmp_path / "budget")), **hooks)
 
 
 def budget_path(tmp_path, emulator, endpoint=LIST_PATH):

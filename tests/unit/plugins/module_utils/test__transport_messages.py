@@ -14,7 +14,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import 
     TransportError,
 )
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH
-from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import normalize_api_url
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import normalize_api_url
 
 from ...conftest import API_KEY, APP_ID, TOKEN
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from ansible_collections.geelark.cloudphone.extensions.eda.plugins.event_source import phone_status
-from ansible_collections.geelark.cloudphone.plugins.module_utils._client import CLIENT_OPTION_DEFAULTS
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import ConfigError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import API_OPTIONS
 from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import STATUS_PATH, LIST_PATH
 
 TOKEN = "tok-3f9a1c5e7b2d4f60"
@@ -206,11 +206,11 @@ def test_the_budget_is_kept_when_polls_come_faster_than_it_allows(emulator, monk
     # and the clock time each request leaves at is recorded.
     sent_at = []
     clock = [0.0]
-    build = phone_status.GeeLarkClient.from_options
+    build = phone_status.GeeLarkClient
 
-    def from_options(options, **kwargs):
-        client = build(options, **kwargs)
-        client.transport.limiter = RateLimiter(options["rate_limit"], clock=lambda: clock[0])
+    def client_of(settings, **kwargs):
+        client = build(settings, **kwargs)
+        client.transport.limiter = RateLimiter(settings.rate_limit, clock=lambda: clock[0])
 
         def wait_then_send(seconds, counted=False):
             clock[0] += seconds
@@ -219,7 +219,7 @@ def test_the_budget_is_kept_when_polls_come_faster_than_it_allows(emulator, monk
         client.transport._sleep = wait_then_send
         return client
 
-    monkeypatch.setattr(phone_status.GeeLarkClient, "from_options", staticmethod(from_options))
+    monkeypatch.setattr(phone_status, "GeeLarkClient", client_of)
     ids = fleet_ids(emulator, 250)
     run_source(args_for(emulator, ids=ids, rate_limit=6), reads_at_least(emulator, ids[0], 5))
     assert len(sent_at) >= 12
@@ -262,6 +262,19 @@ def test_credentials_come_from_the_environment(emulator, monkeypatch):
     assert queue.events[0]["type"] == "initial"
 
 
+def test_an_empty_argument_counts_as_not_set_and_the_environment_applies(emulator, monkeypatch):
+    """token: "{{ geelark_token }}" rendered empty never hides GEELARK_TOKEN, as in the modules and the inventory."""
+    monkeypatch.setenv("GEELARK_TOKEN", TOKEN)
+    monkeypatch.setenv("GEELARK_API_URL", emulator.url)
+    a = fleet_ids(emulator, 1)[0]
+    queue = run_source(dict(ids=[a], token="", api_url="", interval=0.001, emit_initial=True),
+                       reads_at_least(emulator, a, 2))
+    assert queue.events[0]["type"] == "initial"
+    settings = phone_status.Settings(dict(token="", api_url=" ", app_id="", interval=1))
+    assert settings.client_settings.sources == {"token": "environment variable GEELARK_TOKEN",
+                                       "api_url": "environment variable GEELARK_API_URL"}
+
+
 @pytest.mark.parametrize("args, message", [
     ({"ids": ["1"], "filters": {"group_name": "x"}}, "ids or filters, not both"),
     ({"idz": ["1"]}, "unknown option idz"),
@@ -283,9 +296,9 @@ def test_bad_options_fail_before_any_request_with_a_clear_message(emulator, args
 def test_documentation_parses_and_documents_every_option_main_reads():
     doc = yaml.safe_load(phone_status.DOCUMENTATION)
     documented = doc["options"]
-    accepted = set(phone_status.SOURCE_OPTION_DEFAULTS) | set(CLIENT_OPTION_DEFAULTS)
+    accepted = set(o.name for o in phone_status.SOURCE_OPTIONS + API_OPTIONS)
     assert set(documented) == accepted
-    defaults = dict(CLIENT_OPTION_DEFAULTS, **phone_status.SOURCE_OPTION_DEFAULTS)
+    defaults = dict((o.name, o.default) for o in phone_status.SOURCE_OPTIONS + API_OPTIONS)
     for name, spec in documented.items():
         assert spec.get("description"), name
         assert spec.get("default") == defaults[name], name

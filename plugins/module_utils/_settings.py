@@ -1,0 +1,208 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The shared API options in one table, and what every entry point derives from it.
+
+Private to this collection: the API of this file may change without notice.
+
+API_OPTIONS is the one place an option's type, default, environment variable, no_log flag and
+bounds are written. From it come the modules' argument spec (_module.api_argument_spec), the
+inventory's and the event source's option reading (resolve), the checks of the values and the
+client's defaults (ClientSettings), and the advice that names where a value came from. The doc
+fragment (doc_fragments/api.py) and the event source's DOCUMENTATION are prose; a unit test
+checks that they agree with this table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing as t
+
+from ._ratelimit import SCOPE_MACHINE, SCOPES
+
+
+class Option(t.NamedTuple):
+    """One option as the table writes it; `type` is the Ansible type name."""
+
+    name: str
+    type: str
+    default: t.Any = None
+    env: t.Optional[str] = None
+    no_log: bool = False
+    minimum: t.Optional[float] = None
+    maximum: t.Optional[float] = None
+    choices: tuple = ()
+
+
+DEFAULT_API_URL = "https://openapi.geelark.com"
+
+API_OPTIONS = (
+    Option("api_url", "str", DEFAULT_API_URL, env="GEELARK_API_URL"),
+    Option("token", "str", env="GEELARK_TOKEN", no_log=True),
+    Option("app_id", "str", env="GEELARK_APP_ID"),
+    Option("api_key", "str", env="GEELARK_API_KEY", no_log=True),
+    Option("validate_certs", "bool", True),
+    Option("timeout", "float", 30.0, minimum=0.001),
+    Option("retries", "int", 5, minimum=0),
+    Option("retry_backoff", "float", 1.0, minimum=0),
+    Option("retry_max_delay", "float", 60.0, minimum=0),
+    # GeeLark documents 200 requests a minute per API; stay clear of it by default.
+    Option("rate_limit", "int", 180, minimum=0),
+    Option("rate_limit_scope", "str", SCOPE_MACHINE, choices=SCOPES),
+    # Time one request may spend waiting for the API's limits (40007, 40017, 47002) before it fails:
+    # enough for a few minute windows to roll over, far from the two-hour lock of 40014.
+    Option("rate_limit_wait", "float", 300.0, minimum=0),
+    # The most requests in flight at once; the adaptive limit starts lower and finds the API's cap.
+    Option("concurrency", "int", 32, minimum=1, maximum=64),
+)
+OPTIONS = dict((option.name, option) for option in API_OPTIONS)
+
+ENV_API_URL = OPTIONS["api_url"].env
+ENV_TOKEN = OPTIONS["token"].env
+ENV_APP_ID = OPTIONS["app_id"].env
+ENV_API_KEY = OPTIONS["api_key"].env
+# The credentials' variables, as every piece of advice about credentials names them.
+CREDENTIAL_VARIABLES = "%s, %s, %s" % (ENV_TOKEN, ENV_APP_ID, ENV_API_KEY)
+
+_URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
+
+
+def is_unset(value):
+    """None, or text that is empty or only blanks: an option given so counts as not given, everywhere."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def resolve(given, place, environ=None):
+    """(values, sources) of the shared options: the one rule every entry point follows.
+
+    A value given at `place` (the task, the inventory file, the source's arguments), else the
+    option's environment variable, else None (the table's default applies). An empty value counts
+    as not given, so ``token: "{{ geelark_token }}"`` rendered empty never hides GEELARK_TOKEN.
+    `sources` says where each option with an environment variable came from, for the advice of
+    errors; an option left to its default has none.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict = {}
+    sources: dict = {}
+    for option in API_OPTIONS:
+        value, where = given.get(option.name), place
+        if is_unset(value):
+            value = environ.get(option.env) if option.env else None
+            where = "environment variable %s" % option.env
+        if is_unset(value):
+            value = where = None
+        values[option.name] = value
+        if option.env and where:
+            sources[option.name] = where
+    return values, sources
+
+
+def api_url_setting(source=None):
+    """How to name the api_url setting in advice: where its value came from, when that is known."""
+    return "api_url (from %s)" % source if source else "api_url (env %s)" % ENV_API_URL
+
+
+def normalize_api_url(api_url, source=None):
+    """Validate the base URL up front, so a typo fails before any request is sent.
+
+    `source` says where the value came from (for example "the inventory file"), for the advice.
+    """
+    setting = api_url_setting(source)
+    match = _URL_RE.match(api_url.strip()) if isinstance(api_url, str) else None
+    if not match:
+        raise _config_error(
+            "api_url %r is not an http(s) URL such as %s" % (api_url, DEFAULT_API_URL),
+            advice="set %s to the API's base URL, without a path" % setting,
+        )
+    url = api_url.strip().rstrip("/")
+    path = (match.group(1) or "").rstrip("/")
+    if path:
+        # Every endpoint path starts with /open/v1 already; a base URL holding it would double it.
+        raise _config_error(
+            "api_url %r has a path (%s); it must be the API's base URL only" % (api_url, path),
+            advice="set %s to %r" % (setting, url[:len(url) - len(path)]),
+        )
+    return url
+
+
+def checked(option, value, source=None):
+    """The value of one option, checked against the table's type, bounds and choices (None: the default)."""
+    if value is None:
+        value = option.default
+    if option.name == "api_url":
+        return normalize_api_url(value, source)
+    if option.choices and value not in option.choices:
+        raise _config_error("%s must be one of %s, got %r" % (option.name, ", ".join(option.choices), value))
+    if option.type == "bool":
+        return bool(value)
+    if option.type not in ("int", "float"):
+        return value
+    whole = option.type == "int"
+    number = not isinstance(value, bool) and isinstance(value, (int,) if whole else (int, float))
+    if option.maximum is not None:
+        if not number or not option.minimum <= value <= option.maximum:
+            raise _config_error("%s must be a whole number from %g to %g, got %r"
+                                % (option.name, option.minimum, option.maximum, value))
+    elif not number or (option.minimum is not None and value < option.minimum):
+        raise _config_error("%s must be a%s number of at least %g, got %r"
+                            % (option.name, " whole" if whole else "", option.minimum, value))
+    return int(value) if whole else float(value)
+
+
+class ClientSettings:
+    """What one client runs with: the shared options, checked once, and where each came from.
+
+    `values` maps option names to values (other keys are ignored, so a module's params can be
+    given as they are; None takes the table's default); `sources` comes from resolve. Besides
+    the options: `budget_dir` (where the shared rate budget lives, else ENV_BUDGET_DIR's or the
+    default), `rate_window` (the API's counting window in seconds; None: the API's minute, a
+    shorter one for tests of the waiting) and `credentials` (a Credentials made already; else
+    made from token, app_id and api_key).
+    """
+
+    def __init__(self, values=None, sources=None, budget_dir=None, rate_window=None, credentials=None):
+        from ._auth import Credentials  # _auth reads its variable names from this table
+
+        values = values or {}
+        self.sources = dict(sources or {})
+        self.budget_dir = budget_dir
+        self.rate_window = rate_window
+        if credentials is None:
+            credentials = Credentials(token=values.get("token"), app_id=values.get("app_id"),
+                                      api_key=values.get("api_key"), sources=self.sources)
+        self.credentials = credentials
+        # The credentials are checked and kept by Credentials, never here in plain text.
+        self._values = dict((o.name, checked(o, values.get(o.name), self.sources.get(o.name)))
+                            for o in API_OPTIONS if not (o.env and o.name != "api_url"))
+
+    def __getattr__(self, name) -> t.Any:
+        """The checked value of an option: settings.timeout, settings.concurrency ..."""
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError("ClientSettings has no option %r" % name) from None
+
+    @classmethod
+    def of(cls, sources=None, budget_dir=None, rate_window=None, credentials=None, **options):
+        """Settings from keyword options; a name the table does not have is a TypeError, as for a function."""
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise TypeError("unknown option%s: %s" % ("s" if len(unknown) > 1 else "", ", ".join(unknown)))
+        return cls(options, sources, budget_dir, rate_window, credentials)
+
+    @property
+    def api_url_setting(self):
+        """How advice names the api_url setting: with where its value came from."""
+        return api_url_setting(self.sources.get("api_url"))
+
+    def __repr__(self):
+        return "ClientSettings(api_url=%r, credentials=%r)" % (self.api_url, self.credentials)
+
+
+def _config_error(message, **details):
+    # Imported here: _errors words its advice with this table's variable names, so it imports this file.
+    from ._errors import ConfigError
+
+    return ConfigError(message, **details)
