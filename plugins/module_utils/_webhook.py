@@ -50,6 +50,7 @@ TS_PATTERN = re.compile(r"[0-9]{1,16}")
 SHOWN_CHARS = 40
 # A phone ID as callbacks name it: ASCII digits (18 today; a few more are allowed for growth).
 PHONE_ID_MAX_DIGITS = 32
+CALLBACK_TYPE_TEXT = re.compile(r"[0-9]{1,9}")
 PHONE_ID_PATTERN = re.compile(r"[0-9]{1,%d}" % PHONE_ID_MAX_DIGITS)
 FLOAT_ID_LOST = ("a phone ID sent as a floating point number has lost its last digits and cannot name a phone "
                  "(GeeLark sends IDs as strings: check what sits between GeeLark and this webhook)")
@@ -164,7 +165,8 @@ def read_callback(body):
     """
     kind = body.get("type") if isinstance(body, dict) else None
     if isinstance(kind, bool) or not isinstance(kind, int):
-        kind = int(kind) if isinstance(kind, str) and kind.isdigit() else None
+        # ASCII digits only: str.isdigit also takes "²", which int() refuses.
+        kind = int(kind) if isinstance(kind, str) and CALLBACK_TYPE_TEXT.fullmatch(kind) else None
     ids: list[str] = []
     problems: list[str] = []
 

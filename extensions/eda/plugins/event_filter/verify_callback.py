@@ -32,6 +32,13 @@ description:
     (for example V(phone_started) for 1, V(phone_stopped) for 8), C(ids) (the phone IDs the callback
     names, as strings, each once, from C(id), C(items[].id) and C(envIds)), C(id) (the phone when the
     callback names exactly one, else null) and C(callback_ids) (every ID the callback names)."
+  - "Phone IDs are digits: spaces around an ID are removed. A value that cannot name a phone is left out
+    of C(ids) and logged as a warning that says where it is and what is wrong: a number with a decimal
+    point or an exponent (such as C(6.01876382020031676e17): an 18-digit ID that went through a floating
+    point number has lost its last digits), C(null), C(true), text that is not digits, an C(items) entry
+    that is not an object with an C(id), an C(items) or C(envIds) that is not a list. The callback
+    still reaches the rules, with the IDs that could be read (none, if none could), so a rule that checks
+    C(event.geelark.id) against a watch list does not act on a phone it cannot name."
   - "With O(per_phone=true), a callback that names several phones becomes one event per phone: each
     has C(geelark.id) and C(geelark.ids) set to that one phone, while C(geelark.callback_ids) and
     C(payload) keep the whole callback. Rules then act on, and throttle by, C(event.geelark.id),
@@ -114,10 +121,10 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._auth import (
 from ansible_collections.geelark.cloudphone.plugins.module_utils._webhook import (
     DEFAULT_MAX_AGE_SECONDS,
     ReplayGuard,
-    callback_summary,
     check_key_signature,
     header,
     per_phone_summaries,
+    read_callback,
     replay_deadline,
     shown,
 )
@@ -183,7 +190,12 @@ def check(event, settings, now_ms=None):
     guard = _GUARDS.setdefault(settings["max_age"], ReplayGuard())
     if not guard.first_time(trace_id, now_ms / 1000.0, replay_deadline(now_ms, ts_ms, max_age_ms)):
         raise CallbackRejected("traceId %s was already received (a repeated delivery)" % shown(trace_id))
-    summary = callback_summary(payload)
+    summary, problems = read_callback(payload)
+    if problems:
+        # A genuine callback whose phones cannot all be read: say so, and let the readable ones act.
+        logger.warning("geelark.cloudphone.verify_callback: callback (traceId %s, type %s %s) names phones that "
+                       "cannot be read: %s; it goes on to the rules with %s", shown(trace_id), summary["type"],
+                       summary["type_name"], "; ".join(problems), ", ".join(summary["ids"]) or "no phone ID")
     if not settings["per_phone"]:
         return dict(event, geelark=summary)
     return [dict(event, geelark=one) for one in per_phone_summaries(summary)]

@@ -113,6 +113,8 @@ def test_bad_options_are_refused(options, message, monkeypatch):
     ({"type": "15", "id": "3", "result": 1}, {"type": 15, "type_name": "app_installed", "ids": ["3"]}),
     ({"type": 99, "taskIds": ["t"]}, {"type": 99, "type_name": "unknown", "ids": []}),
     ({"id": True}, {"type": None, "type_name": "unknown", "ids": []}),
+    ({"type": "\u00b2", "id": "3"}, {"type": None, "type_name": "unknown", "ids": ["3"]}),
+    ({"type": "9" * 5000, "id": "3"}, {"type": None, "type_name": "unknown", "ids": ["3"]}),
 ])
 def test_callback_bodies_are_parsed_defensively(payload, summary):
     geelark = run(webhook_event(payload))["geelark"]
@@ -222,3 +224,73 @@ def test_without_per_phone_a_callback_stays_one_event_with_every_id():
 def test_per_phone_must_be_true_or_false():
     with pytest.raises(ValueError, match="per_phone must be true or false"):
         run(webhook_event(), per_phone="yes")
+
+
+# A new user's trial (issue 22 follow-up): IDs that are padded, went through a float, or sit in malformed
+# items are read where they can be and warned about where they cannot; the callback is never dropped unheard.
+
+PADDED = " 601876382020063352 "
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": 8, "id": PADDED},
+    {"type": 8, "id": "\t601876382020063352\n"},
+    {"type": 8, "items": [{"id": PADDED}]},
+    {"type": 8, "envIds": [PADDED]},
+])
+def test_a_padded_id_is_read_without_its_spaces(payload, caplog):
+    geelark = run(webhook_event(payload))["geelark"]
+    assert geelark["ids"] == ["601876382020063352"] and geelark["id"] == "601876382020063352"
+    assert "WARNING" not in caplog.text
+
+
+@pytest.mark.parametrize("payload, problems", [
+    ({"type": 8, "id": 6.01876382020031676e17},
+     ["id is the number 6.0187638202003", "lost its last digits and cannot name a phone"]),
+    ({"type": 8, "id": "6.01876382020031676e17"},
+     ["id is '6.01876382020031676e17'", "lost its last digits and cannot name a phone"]),
+    ({"type": 8, "items": "x"}, ["items is a str, not a list of phones"]),
+    ({"type": 8, "items": [None, 5, {"id": None}]},
+     ["items[0] is None, not an object with an id", "items[1] is 5, not an object with an id",
+      "items[2].id is missing"]),
+    ({"type": 8, "items": [{"name": "x"}]}, ["items[0].id is missing"]),
+    ({"type": 11, "envIds": "601876382020063352"}, ["envIds is a str, not a list of phone IDs"]),
+    ({"type": 11, "envIds": [None, 1.5, True]},
+     ["envIds[0] is None, not a phone ID", "envIds[1] is the number 1.5", "envIds[2] is True, not a phone ID"]),
+    ({"type": 8, "id": "phone-7"}, ["id is 'phone-7', not a phone ID (a phone ID is digits)"]),
+    ({"type": 8, "id": ""}, ["id is '', not a phone ID"]),
+    ({"type": 8, "id": -5}, ["id is -5, not a phone ID"]),
+    ({"type": 8, "id": {"id": "5"}}, ["id is a dict, not a phone ID"]),
+    ({"id": True}, ["id is True, not a phone ID"]),
+])
+def test_an_unreadable_id_is_warned_about_and_the_callback_goes_on_without_it(payload, problems, caplog):
+    accepted = run(webhook_event(payload))
+    assert accepted["payload"] == payload
+    assert accepted["geelark"]["ids"] == [] and accepted["geelark"]["id"] is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert "traceId" in warnings[0] and "goes on to the rules with no phone ID" in warnings[0]
+    for problem in problems:
+        assert problem in warnings[0]
+
+
+def test_the_readable_ids_of_a_callback_go_on_when_others_cannot_be_read(caplog):
+    payload = {"type": 8, "items": [{"id": 6.01876382020031676e17}, {"id": PADDED}, None, {"id": 601876382020000001}]}
+    events = run(webhook_event(payload), per_phone=True)
+    assert [e["geelark"]["id"] for e in events] == ["601876382020063352", "601876382020000001"]
+    assert all(e["geelark"]["callback_ids"] == ["601876382020063352", "601876382020000001"] for e in events)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert "items[0].id is the number" in warnings[0] and "items[2] is None" in warnings[0]
+    assert "goes on to the rules with 601876382020063352, 601876382020000001" in warnings[0]
+
+
+def test_a_callback_without_phone_ids_is_not_warned_about(caplog):
+    assert run(webhook_event({"type": 6, "taskId": "t", "result": True}))["geelark"]["ids"] == []
+    assert run(webhook_event({"type": 8, "id": None}))["geelark"]["ids"] == []
+    assert "WARNING" not in caplog.text
+
+
+def test_a_warning_quotes_a_long_unreadable_id_cut_short(caplog):
+    run(webhook_event({"type": 8, "id": "x" * 5000}))
+    assert "(5000 characters)" in caplog.text and "x" * 100 not in caplog.text
