@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import os
 
-import pytest
 import yaml
 
 from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import START_PATH
@@ -175,11 +174,6 @@ def test_the_self_healing_rulebook_refuses_an_id_that_went_through_a_float(emula
 
 # A new user's trial: `phone_ids: "601876382020000000"` (one ID, quoted, instead of a list) reaches the
 # source as a whole number, because ansible-rulebook renders "{{ phone_ids }}" to a native type.
-NEEDS_PHONE_STATUS_CHANGE = pytest.mark.xfail(
-    strict=True, reason="needs the change to phone_status.py's _watched_ids given in the eda-hostile report")
-
-
-@NEEDS_PHONE_STATUS_CHANGE
 def test_the_self_healing_rulebook_watches_one_phone_id_given_alone(emulator, rulebook, tmp_path):
     phone = list(emulator.true_status())[0]
     emulator.set_status([phone], 0)
@@ -192,7 +186,6 @@ def test_the_self_healing_rulebook_watches_one_phone_id_given_alone(emulator, ru
     assert started_ids(emulator) == {phone: 1}, process.text
 
 
-@NEEDS_PHONE_STATUS_CHANGE
 def test_the_self_healing_rulebook_refuses_ids_separated_by_spaces_and_shows_the_list_form(
         emulator, rulebook, tmp_path):
     first, second = list(emulator.true_status())[:2]

@@ -48,6 +48,8 @@ options:
       - Mutually exclusive with O(filters). Without both, every phone of the account is watched.
       - An empty list is refused (the source would watch nothing), as is a rulebook variable that is not
         defined (the error names it).
+      - One ID given alone, as text or a number, is watched as a list of one; other text (IDs separated
+        by spaces) is refused.
     type: list
     elements: str
   filters:
@@ -272,13 +274,37 @@ def _refuse_undefined(option, value):
 
 
 def _watched_ids(ids):
-    """The ids option as phone IDs (the shared ID rules: no float, no float text); never empty."""
-    watched = normalize_ids(ids, "ids")
+    """The ids option as phone IDs (the shared ID rules: no float, no float text); never empty.
+
+    One ID alone is a list of one: `phone_ids: "601876382020062634"` in a --vars file reaches the source as
+    a whole number (ansible-rulebook renders templates to native types). Any other text is refused.
+    """
+    if isinstance(ids, (int, float)) and not isinstance(ids, bool):
+        ids = [ids]  # a float is then refused by the shared rule, which says why
+    elif isinstance(ids, str) and ids.strip().isdigit() and ids.strip().isascii():
+        ids = [ids.strip()]
+    if not isinstance(ids, (list, tuple)):
+        raise ConfigError(
+            "geelark.cloudphone.phone_status: ids must be a list of phone IDs, got the %s %s"
+            % (type(ids).__name__, _shown(ids)),
+            advice="in the --vars file write a YAML list of quoted IDs, e.g. phone_ids: [\"601876382020062634\", "
+                   "\"601876382020062635\"] (IDs separated by spaces are one text, not a list)",
+        )
+    try:
+        watched = normalize_ids(ids, "ids")
+    except ConfigError as error:  # the shared rule's message, named as this source's
+        raise ConfigError("geelark.cloudphone.phone_status: %s" % error.message, advice=error.advice) from None
     if not watched:
         raise ConfigError("geelark.cloudphone.phone_status: ids is empty, so the source would watch nothing",
                           advice="give at least one phone ID, or leave ids out to watch every phone of the account "
                                  "(or use filters)")
     return watched
+
+
+def _shown(value):
+    """A value for a message: repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _seconds(name, value):
