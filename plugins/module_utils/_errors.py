@@ -11,26 +11,32 @@ from __future__ import annotations
 
 from ._settings import CREDENTIAL_VARIABLES
 
+# What to do, where several codes call for the same thing.
+_RETRY_THEN_SUPPORT = "retry later; if it persists, report the traceId to GeeLark support"
+_OUR_BUG = "report this as a bug in geelark.cloudphone"
+_READ_FAILURES = "read the failures in the result"
+_RUN_LATER = "run later, or raise rate_limit_wait to wait longer"
+
 # code -> (what it means, what the user should do). One table, used by every message.
 API_CODES = {
-    40000: ("unknown error", "retry later; if it persists, report the traceId to GeeLark support"),
-    40001: ("the request body could not be read", "report this as a bug in geelark.cloudphone"),
-    40002: ("the traceId header is missing", "report this as a bug in geelark.cloudphone"),
+    40000: ("unknown error", _RETRY_THEN_SUPPORT),
+    40001: ("the request body could not be read", _OUR_BUG),
+    40002: ("the traceId header is missing", _OUR_BUG),
     40003: (
         "signature verification failed, or the token is invalid or expired",
         "check token, or app_id and api_key (%s), and that the machine clock is correct" % CREDENTIAL_VARIABLES,
     ),
     40004: ("parameter validation failed", "check the IDs and filters given to the task"),
     40005: ("resource not found", "check the IDs given to the task"),
-    40006: ("partial success", "read the failures in the result"),
+    40006: ("partial success", _READ_FAILURES),
     40007: (
         "rate limited; the limit lifts within a minute",
         "the budget is per account and API, shared with every other user of the account (other machines, the "
         "GeeLark client): run later, raise rate_limit_wait to wait longer, or lower rate_limit on every machine "
         "that uses the account",
     ),
-    40008: ("pagination parameter out of range", "report this as a bug in geelark.cloudphone"),
-    40009: ("every item of the batch failed", "read the failures in the result"),
+    40008: ("pagination parameter out of range", _OUR_BUG),
+    40009: ("every item of the batch failed", _READ_FAILURES),
     40011: ("only paid accounts may use this API", "upgrade the GeeLark plan"),
     40012: ("this API is deprecated", "upgrade geelark.cloudphone"),
     40013: ("user not found", "check the credentials"),
@@ -41,14 +47,13 @@ API_CODES = {
     ),
     40015: ("insufficient permissions", "give the API key or token the rights it needs in the GeeLark client"),
     40016: ("this machine's IP address is not in the API whitelist", "add it in the GeeLark client's API settings"),
-    40017: ("too many requests", "run later, or raise rate_limit_wait to wait longer"),
+    40017: ("too many requests", _RUN_LATER),
     42001: ("cloud phone not found", "check the ID; the phone may have been deleted"),
     47002: (
         "too many concurrent requests or no free devices",
-        "other runs on the account may be using GeeLark's concurrency allowance: run later, or raise "
-        "rate_limit_wait to wait longer",
+        "other runs on the account may be using GeeLark's concurrency allowance: " + _RUN_LATER,
     ),
-    50000: ("internal server error", "retry later; if it persists, report the traceId to GeeLark support"),
+    50000: ("internal server error", _RETRY_THEN_SUPPORT),
 }
 
 AUTH_CODES = frozenset((40003, 40013, 40015, 40016))

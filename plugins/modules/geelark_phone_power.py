@@ -52,6 +52,7 @@ author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
+  - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
   - geelark.cloudphone.attributes.state_changing
 attributes:
@@ -62,16 +63,6 @@ attributes:
       - Yes for O(state=started) and O(state=stopped), which write only to phones not yet in the state.
       - No for O(state=restarted), which restarts every phone that can start on every run.
 options:
-  ids:
-    description:
-      - IDs of the phones, any number of them. Duplicates are removed, the first occurrence kept.
-      - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
-        is turned into its exact decimal string, and one read as a float is refused because it
-        has lost digits.
-      - An empty list changes nothing and calls no API, with a warning.
-    type: list
-    elements: raw
-    required: true
   state:
     description:
       - V(started) starts the phones that are shut down.

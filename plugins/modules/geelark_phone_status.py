@@ -21,19 +21,10 @@ author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
+  - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
   - geelark.cloudphone.attributes.info_module
 options:
-  ids:
-    description:
-      - IDs of the phones, any number of them. Duplicates are removed, the first occurrence kept.
-      - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
-        is turned into its exact decimal string, and one read as a float is refused because it
-        has lost digits.
-      - An empty list returns empty results without calling the API, with a warning.
-    type: list
-    elements: raw
-    required: true
   fail_on_missing:
     description:
       - Fail the task when the API cannot give the status of some IDs (for example 42001, the

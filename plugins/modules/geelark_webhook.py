@@ -87,22 +87,12 @@ uncertain:
   type: bool
   sample: false
 api_calls:
-  description: What the task asked of the API (requests, retries, seconds).
+  description:
+    - What the task asked of the API (requests, retries, rate-limited answers, waits for the rate budget,
+      seconds), under the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each.
   returned: always
   type: dict
-  contains:
-    requests:
-      description: HTTP requests sent, retries included.
-      type: int
-      sample: 2
-    retries:
-      description: How many of them were retries of a failed attempt.
-      type: int
-      sample: 0
-    seconds:
-      description: Wall time of the task in the module, in seconds.
-      type: float
-      sample: 0.21
+  sample: {"requests": 2, "retries": 0, "seconds": 0.21}
 error:
   description:
     - Details of the API error that failed the task (endpoint, code, trace_id, http_status, attempts, uncertain).

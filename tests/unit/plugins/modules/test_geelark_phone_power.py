@@ -13,6 +13,8 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_power
 
+from .conftest import warning_texts
+
 
 @pytest.fixture
 def run(run_module):
@@ -127,3 +129,11 @@ def test_an_error_that_ends_the_run_after_a_write_keeps_the_change(emulator, run
     assert result["failed"] is True and "code 40003" in result["msg"] and result["error"]["code"] == 40003
     assert result["changed"] is True and result["changed_ids"] == ids
     assert set(result) >= {"phones", "failures", "by_status", "uncertain", "api_calls"}
+
+
+def test_an_empty_ids_list_changes_nothing_sends_nothing_and_warns(emulator, run):
+    result = run(ids=[], state="started")
+    assert result.get("failed") is not True and result["changed"] is False
+    assert result["changed_ids"] == [] and result["phones"] == [] and result["failures"] == []
+    assert "ids is empty: no phone was asked about, so nothing was checked or changed" in warning_texts(result)
+    assert emulator.stats()["total_requests"] == 0

@@ -1,0 +1,65 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The modules' documentation as ansible-doc reads it (doc fragments merged), held against what they return."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.plugins.loader import fragment_loader
+from ansible.utils.plugin_docs import get_docstring
+
+from ansible_collections.geelark.cloudphone.plugins.modules import (
+    geelark_phone_power,
+    geelark_phone_status,
+    geelark_webhook,
+)
+
+STATUS_MODULE = "M(geelark.cloudphone.geelark_phone_status)"
+
+
+def documented(module):
+    """(DOCUMENTATION, RETURN) of a module as ansible-doc reads them, doc fragments merged."""
+    docs = get_docstring(module.__file__, fragment_loader, collection_name="geelark.cloudphone", plugin_type="module")
+    return docs[0], docs[2]
+
+
+def documented_keys(module, name):
+    """The keys a module documents for the dict result `name`, in place or by naming geelark_phone_status."""
+    entry = documented(module)[1][name]
+    if "contains" in entry:
+        return set(entry["contains"])
+    description = entry["description"]
+    assert STATUS_MODULE in (" ".join(description) if isinstance(description, list) else description)
+    return set(documented(geelark_phone_status)[1][name]["contains"])
+
+
+def test_power_and_status_document_ids_in_the_same_words():
+    # The option means the same in both modules (same parsing, same empty-list handling): one text for both.
+    power = documented(geelark_phone_power)[0]
+    status = documented(geelark_phone_status)[0]
+    assert power["options"]["ids"] == status["options"]["ids"]
+    assert power["options"]["ids"]["type"] == "list" and power["options"]["ids"]["required"] is True
+
+
+def test_power_and_status_document_the_error_and_phone_id_results_alike():
+    # ansible-core before 2.20 cannot merge doc fragments into RETURN, so each module carries this text:
+    # this keeps the copies from drifting apart.
+    power = documented(geelark_phone_power)[1]
+    status = documented(geelark_phone_status)[1]
+    assert power["error"]["contains"] == status["error"]["contains"]
+    assert power["phones"]["contains"]["id"] == status["phones"]["contains"]["id"]
+
+
+@pytest.mark.parametrize("module, args", [
+    pytest.param(geelark_phone_status, {"ids": 1}, id="status"),
+    pytest.param(geelark_phone_power, {"ids": 1, "state": "started", "wait": False}, id="power"),
+    pytest.param(geelark_webhook, {}, id="webhook"),
+])
+def test_every_api_calls_key_a_module_returns_is_documented(emulator, run_module, module, args):
+    if "ids" in args:
+        args = dict(args, ids=list(emulator.true_status())[:args["ids"]])
+    result = run_module(module.main, **args)
+    assert set(result["api_calls"]) == documented_keys(module, "api_calls")
