@@ -43,7 +43,7 @@ class CallbackUrlChange(ChangeResult):
         failure = self.failures[self.TARGET]
         verb = "may have been set" if failure["uncertain"] else "was not set"
         return "The callback URL %s to %s: %s%s" % (verb, self.wanted, failure["msg"],
-                                                      "; run the task again to read it" if failure["uncertain"] else "")
+                                                    "; run the task again to read it" if failure["uncertain"] else "")
 
 
 class _CallbackUrlWrite(WriteRules):

@@ -329,7 +329,7 @@ class Transport:
         if self.limiter.per_minute:
             self.limiter.refused(path)
             self.debug("%s: rate limited; for the next minute this run allows itself %d requests a minute there"
-                        % (path, self.limiter.limit(path)))
+                       % (path, self.limiter.limit(path)))
 
     def _window_delay(self):
         """Seconds until the API's minute can have rolled over: the rest of this minute, plus jitter."""
@@ -367,7 +367,7 @@ class Transport:
             raise _lost(write, "Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
                         trace_id=trace_id, advice="check %s, DNS and the network" % self.api_url_setting) from None
         self.debug("POST %s -> HTTP %s in %.3fs traceId %s"
-                    % (path, response.status_code, time.monotonic() - started, trace_id))
+                   % (path, response.status_code, time.monotonic() - started, trace_id))
         return self._read(path, response, trace_id, accept_codes, write)
 
     def _post_within_timeout(self, path, body, headers, trace_id, write):
@@ -694,4 +694,3 @@ def _first_line(exc):
 
 def _fmt(number):
     return ("%g" % number)
-

@@ -299,7 +299,6 @@ class Writer:
             self._log(line)
 
 
-
 class WaitRules:
     """How a module polls the targets it waits for. A module overrides these; it never writes its own loop."""
 

@@ -46,7 +46,7 @@ def status_play(emulator, ids, out):
 
 @pytest.mark.parametrize("target", ["own_file", "/dev/zero"])
 def test_a_link_planted_at_the_budget_file_is_not_followed_and_the_run_warns_and_succeeds(emulator, tmp_path,
-                                                                                           target):
+                                                                                          target):
     budget_dir = tmp_path / "budget"
     budget_dir.mkdir(mode=0o700)
     link = budget_dir / budget_file_name("token:" + TOKEN, emulator.url, STATUS_PATH)

@@ -49,7 +49,7 @@ def power(emulator, ids, **args):
     ({"kind": "raw", "body": "[1, 2]"}, "could not be read"),
 ])
 def test_a_second_start_batch_refused_keeps_the_100_phones_the_first_one_started(emulator, playbook, tmp_path,
-                                                                                  refusal, reason):
+                                                                                 refusal, reason):
     emulator.configure_power(boot_reads=1)
     ids = list(emulator.true_status())[:150]
     emulator.set_status(ids, 2)
@@ -90,7 +90,7 @@ def test_a_lost_start_whose_status_cannot_be_read_names_the_phones_as_possibly_s
 
 
 def test_a_lost_webhook_write_whose_read_back_fails_is_a_change_that_may_have_happened(emulator, playbook,
-                                                                                      tmp_path):
+                                                                                       tmp_path):
     emulator.queue_faults({"kind": "lose_answer", "path": CALLBACK_SET_PATH},
                           {"kind": "http", "status": 502, "path": CALLBACK_GET_PATH, "skip": 1, "times": 20})
     task = registered("geelark.cloudphone.geelark_webhook",

@@ -215,4 +215,3 @@ def main(event, **kwargs):
     logger.warning("geelark.cloudphone.verify_callback: dropped a callback (traceId %s): %s",
                    shown(trace_id) if trace_id else None, reason)
     return []  # an empty list: ansible-rulebook puts no event on the queue
-

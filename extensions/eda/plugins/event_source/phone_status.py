@@ -220,7 +220,8 @@ ARGUMENTS = "the source's arguments"
 NOT_FOUND = 42001
 # Without a list read to settle it, a phone vanishes after this many 42001 answers in a row.
 NOT_FOUND_STRIKES = 2
-# The text of a floating point number: an ID that went through one has lost its last digits.
+
+
 class Settings:
     """The source's arguments, checked, with the environment filled in for the API options."""
 

@@ -475,7 +475,7 @@ def _inventory_view(inventory):
 
 
 def test_host_variables_are_written_directly_only_where_ansible_core_has_the_internal(emulator, write_config, tmp_path,
-                                                                                       monkeypatch):
+                                                                                      monkeypatch):
     # Writing into ansible-core's inventory data behind its 2.19+ proxy (`__wrapped__`) skips
     # set_variable's walk over every value; releases without the proxy go through set_variable.
     from ansible.release import __version__ as core_version

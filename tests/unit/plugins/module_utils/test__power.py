@@ -470,7 +470,7 @@ def test_a_later_batch_refused_keeps_the_starts_of_the_earlier_ones(emulator, po
 
 @pytest.mark.parametrize("state, up, verb", [("started", False, "start"), ("stopped", True, "stop")])
 def test_a_lost_write_whose_read_back_fails_names_the_phones_as_possibly_changed(emulator, power, make_client,
-                                                                                state, up, verb):
+                                                                                 state, up, verb):
     emulator.configure_power(boot_reads=1, stop_reads=0)
     ids = with_status(emulator, 0 if up else 2, 3)
     emulator.queue_faults({"kind": "lose_answer", "path": START_PATH if verb == "start" else STOP_PATH},

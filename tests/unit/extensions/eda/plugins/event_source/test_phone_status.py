@@ -272,7 +272,7 @@ def test_an_empty_argument_counts_as_not_set_and_the_environment_applies(emulato
     assert queue.events[0]["type"] == "initial"
     settings = phone_status.Settings(dict(token="", api_url=" ", app_id="", interval=1))
     assert settings.client_settings.sources == {"token": "environment variable GEELARK_TOKEN",
-                                       "api_url": "environment variable GEELARK_API_URL"}
+                                                "api_url": "environment variable GEELARK_API_URL"}
 
 
 @pytest.mark.parametrize("args, message", [
