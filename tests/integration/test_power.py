@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
+from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH
 
 from .conftest import BIN, TOKEN, ansible_env, local_play, run_command
@@ -218,3 +220,56 @@ def test_runbook_with_a_later_batch_refused_names_the_started_phones_in_its_summ
     assert written["changed_ids"] == ids[:100]
     assert [f["id"] for f in written["failures"]] == ids[100:]
     assert all("403" in f["msg"] for f in written["failures"])
+
+
+def failure_message(run):
+    """The message the run failed with, as the last task printed it, on one line."""
+    line = [line for line in run.out.splitlines() if line.startswith("fatal: [localhost]: FAILED!")][-1]
+    return json.loads(line.split("=> ", 1)[1])["msg"]
+
+
+def test_runbook_counts_phones_whose_start_may_have_been_applied_in_its_final_message(emulator, tmp_path):
+    down = with_status(emulator, 2, 2)
+    # The plan's read and the module's own read pass; the start is applied and its answer lost; then every
+    # status read fails (Retry-After: 0, so that the retries do not wait).
+    emulator.queue_faults({"kind": "lose_answer", "path": START_PATH},
+                          {"kind": "http", "status": 500, "path": STATUS_PATH, "skip": 2, "times": 50,
+                           "headers": {"Retry-After": "0"}})
+    report = tmp_path / "power.json"
+    run = runbook(emulator, "-e", "state=started", "-e",
+                  json.dumps({"phone_ids": down, "poll_interval": 1, "report_file": str(report)}))
+    assert run.rc == 2, run.text
+    assert [emulator.power_writes(i) for i in down] == [1, 1]  # the server applied the start, once
+    assert "start 2 phones: 0 changed, 0 needed no change, 2 failed (2 of them may have been started)" in run.out
+    message = failure_message(run)
+    assert message.startswith("2 of 2 phones did not start, 0 were sent the start, and 2 may have been started "
+                              "(uncertain: ")
+    assert "check them before you run it again" in message
+    assert "and 0 were sent the start:" not in run.out
+    written = json.loads(report.read_text())
+    assert written["uncertain"] is True and written["msg"] == message
+
+
+def test_runbook_gives_a_reason_shared_by_a_refused_batch_once_then_its_phones(emulator, tmp_path):
+    emulator.configure_power(boot_reads=1)
+    ids = list(emulator.true_status())[:150]
+    emulator.set_status(ids, 2)
+    emulator.queue_faults({"kind": "http", "status": 403, "path": START_PATH, "skip": 1})
+    report = tmp_path / "power.json"
+    run = runbook(emulator, "-e", "state=started", "-e",
+                  json.dumps({"phone_ids": ids, "poll_interval": 1, "max_changes": 150, "report_file": str(report)}))
+    assert run.rc == 2, run.text
+    summary = run.out[run.out.index("TASK [Summarise]"):run.out.index("TASK [Fail when")]
+    assert summary.count("whitelist") == 1 and summary.count("HTTP 403") == 1  # the reason, once
+    assert re.search(r"\n +\"  50 phones: Unexpected HTTP answer: [^\n]*\(endpoint /open/v1/phone/start, HTTP 403, ",
+                     summary)
+    names = {p["id"]: p["serialName"] for p in emulator.state.phones.values()}
+    for phone_id in ids[100:120]:
+        assert "    %s (%s)" % (names[phone_id], phone_id) in summary
+    assert ids[120] not in summary
+    assert "... and 30 more: all of them are in %s" % report in summary
+    message = failure_message(run)
+    assert message == "50 of 150 phones did not start, and 100 were sent the start: see the summary above, " \
+        "and every phone in %s." % report
+    written = json.loads(report.read_text())
+    assert written["msg"] == message and written["error"] is None

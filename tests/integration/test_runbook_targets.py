@@ -76,7 +76,7 @@ def test_a_misspelt_part_of_report_hosts_fails_the_status_report(emulator, fleet
     ("~^group_warm(up)?$:&status_started", "warmup", 0, None),
 ])
 def test_a_pattern_whose_every_part_matches_targets_exactly_its_phones(emulator, fleet, pattern, group, status,
-                                                                        excluded_tag):
+                                                                       excluded_tag):
     run = runbook("assert_status", "-i", fleet, "-e", "phones=%s" % pattern, emulator=emulator)
     assert run.rc == 0, run.text
     expected = set(phones_of(emulator, group=group, status=status))
@@ -155,7 +155,7 @@ def test_unrelated_extra_vars_are_allowed(emulator, fleet):
 # 22.5 Credentials given as the README names them reach the modules.
 
 def test_credentials_from_a_vars_file_reach_the_runbook_as_they_reached_the_inventory(emulator, inventory_file,
-                                                                                     tmp_path):
+                                                                                      tmp_path):
     vault = tmp_path / "geelark-vault.yml"
     vault.write_text(yaml.safe_dump({"geelark_app_id": APP_ID, "geelark_api_key": API_KEY,
                                      "geelark_api_url": emulator.url}))
@@ -261,3 +261,76 @@ def test_control_characters_in_names_are_escaped_in_the_runbook_output(emulator)
     assert run.rc == 2, run.text
     assert "\\x1b[2Jwiped\\x0d\\x0aok: [forged] (%s): shut_down" % down[0] in run.out.replace("\\\\", "\\")
     assert "\x1b" not in run.text
+
+
+# 22.1 An empty part of a pattern is refused: ansible-core drops it, and what is left may mean every phone
+# (-e "phones=$GROUP:&status_started" with GROUP unset is every started phone).
+
+def refused_before_any_request(run, emulator):
+    assert run.rc == 2, run.text
+    assert emulator.stats()["requests"].get("/open/v1/phone/status", 0) == INVENTORY_STATUS_READS
+    assert emulator.stats()["power_writes"] == {}
+
+
+@pytest.mark.parametrize("pattern, where", [
+    (":&status_started", "the first of 2 parts, before '&status_started'"),
+    (":!tag_vip", "the first of 2 parts, before '!tag_vip'"),
+    ("group_warmup,,group_reels", "the second of 3 parts, between 'group_warmup' and 'group_reels'"),
+    ("group_warmup:&", "the second of 2 parts, after 'group_warmup'"),
+    ("group_warmup:!:&status_started", "the second of 3 parts, between 'group_warmup' and '&status_started'"),
+    (",", "the first of 2 parts and the second of 2 parts"),
+    (":", "the first of 2 parts and the second of 2 parts"),
+])
+def test_an_empty_part_of_a_pattern_is_refused_naming_its_position(emulator, fleet, pattern, where):
+    run = runbook("power", "-i", fleet, "-e", "phones=%s" % pattern, "-e", "state=stopped", "-e", "max_changes=1000",
+                  "--check", emulator=emulator)
+    refused_before_any_request(run, emulator)
+    text = flat(run)
+    count = where.count(" parts")
+    assert "phones '%s' has %s: %s." % (pattern, "2 empty parts" if count == 2 else "an empty part", where) in text
+    assert "An unset shell variable gives an empty part" in text
+    assert "would change" not in run.out
+
+
+@pytest.mark.parametrize("name, variable", [
+    ("assert_status", "phones"),
+    ("wait_for_status", "phones"),
+    ("status_report", "phones"),
+    ("status_report", "report_hosts"),
+])
+def test_every_runbook_refuses_an_empty_part_naming_the_variable(emulator, fleet, name, variable):
+    args = ["-e", "wait_timeout=0"] if name == "wait_for_status" else []
+    run = runbook(name, "-i", fleet, "-e", "%s=:&status_started" % variable, *args, emulator=emulator)
+    refused_before_any_request(run, emulator)
+    assert "%s ':&status_started' has an empty part: the first of 2 parts" % variable in flat(run)
+    assert "GeeLark phones by status" not in run.out and "phones are started" not in run.out
+
+
+def test_a_status_report_of_commas_alone_fails_instead_of_counting_every_phone(emulator, fleet):
+    run = runbook("status_report", "-i", fleet, "-e", "report_hosts=,", emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "report_hosts ',' has 2 empty parts: the first of 2 parts and the second of 2 parts." in flat(run)
+    assert "GeeLark phones by status" not in run.out
+
+
+# 22.10 (runbooks) An ID that went through a floating point number has lost digits: say so, and to quote it.
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status", "power", "status_report"])
+def test_a_float_id_is_refused_saying_it_lost_digits_and_to_quote_it(emulator, fleet, name):
+    args = {"power": ["-e", "state=started"], "status_report": ["-i", fleet]}.get(name, [])
+    run = runbook(name, "-e", '{"phone_ids": [6.01876382020000000e17]}', *args, emulator=emulator)
+    assert run.rc == 2, run.text
+    text = flat(run)
+    assert "phone_ids holds '6.0187638202e+17', a floating point number: the ID lost its last digits" in text
+    assert """quote each ID so it stays text: -e '{"phone_ids": ["601876382020062634"]}'""" in text
+    assert "Separate several IDs with commas" not in text
+    inventory_reads = INVENTORY_STATUS_READS if name == "status_report" else 0
+    assert emulator.stats()["requests"].get("/open/v1/phone/status", 0) == inventory_reads
+
+
+def test_an_id_written_in_floating_point_notation_is_refused_the_same_way(emulator):
+    run = runbook("assert_status", "-e", "phone_ids=601876382020000000,6.01876382020062634e17", emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "phone_ids holds '6.01876382020062634e17', a floating point number: the ID lost its last digits" \
+        in flat(run)
+    assert emulator.stats()["total_requests"] == 0

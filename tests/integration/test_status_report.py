@@ -310,3 +310,12 @@ def test_control_characters_in_names_are_escaped_in_every_report(emulator, inven
     assert rows[ids[1]] == "'\\x09TAB" and rows[ids[2]] == "'\\x0dCR"
     report = json.loads(files["json"])
     assert "\x1b[2J\x1b]0;pwned\x07wiped\r\nok: [forged]" in [p["name"] for p in report["not_started"]["shut_down"]]
+
+
+def test_phones_and_report_hosts_together_are_refused_naming_both(emulator, fleet):
+    run = runbook("status_report", "-i", fleet, "-e", "phones=group_warmup", "-e", "report_hosts=group_reels",
+                  emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "Give the phones either in report_hosts or in phones, not both (report_hosts=group_reels, " \
+        "phones=group_warmup)" in run.out
+    assert "GeeLark phones by status" not in run.out
