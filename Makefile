@@ -33,7 +33,8 @@ help:
 	@echo "make docs     build the docsite"
 	@echo "make demo     the collection against a local emulator"
 	@echo "make bench    fleet-scale benchmark (docs/performance.md)"
-	@echo "make unit     the unit tests (one file: .venv/bin/python -m pytest --import-mode=importlib FILE)"
+	@echo "make unit     the unit tests, in parallel (one file: make unit TESTS=FILE[::TEST])"
+	@echo "make integration  ansible-playbook/-inventory/-rulebook runs against the emulator, in parallel"
 	@echo "make mutations each protection removed in a copy of the tree: its tests must fail"
 	@echo "make steps    the steps of make test (each runs alone: tools/run-tests.sh STEP)"
 	@echo "make matrix   unit + integration tests on every ansible-core release meta/runtime.yml admits"
@@ -51,11 +52,17 @@ test: venv
 steps:
 	@$(STEP) --list
 
+# The inner loop. `make unit` runs every unit test on a worker per core (pytest-xdist, as
+# tools/run-tests.sh does); `make unit TESTS=tests/unit/plugins/module_utils/test__phones.py` runs
+# one file (or FILE::TEST) in one process, which starts fastest. GEELARK_TEST_WORKERS=0: no workers.
+PYTEST := $(BIN)/python -m pytest --import-mode=importlib -q -p no:cacheprovider
+XDIST = $(if $(TESTS),-n 0,-n $(or $(GEELARK_TEST_WORKERS),auto) --maxprocesses 4 --dist loadgroup)
+
 unit: venv
-	$(BIN)/python -m pytest --import-mode=importlib -q tests/unit
+	$(PYTEST) $(XDIST) $(or $(TESTS),tests/unit)
 
 integration: venv
-	$(BIN)/python -m pytest --import-mode=importlib -q tests/integration
+	$(PYTEST) $(XDIST) $(or $(TESTS),tests/integration)
 
 # pytest over unit and integration tests, with the coverage gate on plugins/.
 coverage: venv

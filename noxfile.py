@@ -38,6 +38,9 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent
 SANITY_CORE = "2.19"  # the release requirements-dev.txt pins; sanity and units run on it
 SANITY_PYTHON = "3.11"
+# pytest-xdist, as tools/run-tests.sh runs it: a worker per core (at most 4; GEELARK_TEST_WORKERS=0 for
+# none), and the tests sharing a module-scoped fixture on one worker (tests/conftest.py).
+PYTEST_WORKERS = ("-n", os.environ.get("GEELARK_TEST_WORKERS", "auto"), "--maxprocesses", "4", "--dist", "loadgroup")
 
 antsibull_nox.load_antsibull_nox_toml()
 
@@ -185,10 +188,11 @@ def add_matrix_session(minor, python, interpreter, version, problem, tags):
             with session.chdir(work):
                 session.run(
                     "python", "-m", "pytest", "--import-mode=importlib", "-q", "-p", "no:cacheprovider",
-                    "--rootdir", str(ROOT), "--durations=5",
+                    "--rootdir", str(ROOT), "--durations=5", *PYTEST_WORKERS,
                     # a Python deprecation raised where our code calls something deprecated is an error
                     "-o", r"filterwarnings=error::DeprecationWarning:ansible_collections\.geelark\.cloudphone(\..*)?$",
-                    str(ROOT / "tests" / "unit"), str(ROOT / "tests" / "integration"), *session.posargs,
+                    # the long integration tests first; the short unit tests fill the workers' ends
+                    str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "unit"), *session.posargs,
                 )
             _fail_on_deprecations(session, log_path)
         session.log("ansible-core %s on Python %s: unit and integration tests passed, no deprecation"

@@ -5,6 +5,10 @@
 """Make this checkout importable as ansible_collections.geelark.cloudphone when pytest runs it directly.
 
 Under ansible-test the collection is already importable and this does nothing.
+
+The tests run in parallel (pytest-xdist, `make unit`, `make coverage`), so nothing here is shared
+between pytest processes but the read-only collection link: each process has its own rate budget
+directory and Ansible home, and tests that share a module-scoped fixture run in one process.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ def collection_base():
     link = os.path.join(base, "ansible_collections", "geelark", "cloudphone")
     if os.path.realpath(link) != ROOT:
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        if os.path.islink(link):
-            os.unlink(link)
-        os.symlink(ROOT, link)
+        # Parallel pytest processes start together: build the link aside and rename it into place,
+        # which replaces atomically, so no process sees a missing link or fails on one that exists.
+        staged = "%s.%d" % (link, os.getpid())
+        if os.path.lexists(staged):  # left by a killed process that had this PID
+            os.unlink(staged)
+        os.symlink(ROOT, staged)
+        os.replace(staged, link)
     return base
 
 
@@ -50,6 +58,35 @@ _bootstrap()
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _rate_budget_dir(tmp_path_factory):
-    """Tests book their shared rate budget in a directory of their own, not in the user's."""
+def _own_state_dirs(tmp_path_factory):
+    """Each pytest process books its rate budget and keeps Ansible's files in directories of its own.
+
+    Not in the user's, and not in another xdist worker's: tmp_path_factory is per worker.
+    tests/integration/conftest.py passes both to every ansible process it starts.
+    """
     os.environ["GEELARK_RATE_BUDGET_DIR"] = str(tmp_path_factory.mktemp("rate-budget"))
+    os.environ["GEELARK_TEST_ANSIBLE_HOME"] = str(tmp_path_factory.mktemp("ansible-home"))
+
+
+def _module_scoped_fixtures(item):
+    """Names of the module- or class-scoped fixtures an item uses (pytest keeps them in _fixtureinfo)."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = getattr(info, "name2fixturedefs", None) or {}
+    return sorted(name for name, defs in definitions.items() if defs and defs[-1].scope in ("module", "class"))
+
+
+def pytest_configure(config):
+    # pytest-xdist declares this marker; where it is not installed (ansible-test units) it is declared here
+    config.addinivalue_line("markers", "xdist_group(name): run the tests of a group on one xdist worker")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (pytest -n N --dist loadgroup)
+def pytest_collection_modifyitems(items):
+    """Tests sharing a module-scoped fixture (a built tarball, a one-minute scenario) run on one worker.
+
+    Under `--dist loadgroup` each group goes to one worker, so the fixture's work is done once
+    instead of once per worker; every other test goes wherever a worker is free.
+    """
+    for item in items:
+        if _module_scoped_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

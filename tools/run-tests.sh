@@ -13,6 +13,9 @@ export PATH="$bin:$PATH"
 cd "$root"
 nox=("$bin/nox" --no-color --reuse-venv=yes)
 pytest=("$bin/python" -m pytest --import-mode=importlib -q -p no:cacheprovider)
+# pytest-xdist: one worker per core, at most 4 (GEELARK_TEST_WORKERS=0: no workers, one process); tests that
+# share a module-scoped fixture stay on one worker (tests/conftest.py), so its work is done once.
+xdist=(-n "${GEELARK_TEST_WORKERS:-auto}" --maxprocesses 4 --dist loadgroup)
 
 # name|title, in the order `make test` runs them
 steps=(
@@ -29,10 +32,12 @@ steps=(
 step_lint() { tools/lint.sh; }
 # One nox run for all of them: each nox start works out the ansible-core matrix (PyPI queries).
 step_nox_checks() { "${nox[@]}" -s lint extra-checks docs-check license-check build-import-check docs; }
+# pytest-cov measures every worker and combines their data; what counts is in pyproject.toml. The
+# integration tests go first: they are the long ones, and the short unit tests fill the workers' ends.
 step_coverage() {
   "$bin/python" -m coverage erase
-  "$bin/python" -m coverage run --branch --include="$root/plugins/*" -m "${pytest[@]:2}" tests/unit tests/integration
-  "$bin/python" -m coverage report --skip-empty --precision=1 --fail-under="${COVERAGE_FAIL_UNDER:-90}"
+  "${pytest[@]}" "${xdist[@]}" --cov --cov-report= tests/integration tests/unit
+  "$bin/python" -m coverage report --fail-under="${COVERAGE_FAIL_UNDER:-90}"
 }
 step_mutations() { "${pytest[@]}" tests/test_mutations.py; }
 step_ansible_test() { "${nox[@]}" -s ansible-test-sanity ansible-test-units; }

@@ -52,7 +52,9 @@ def ansible_env(**extra):
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_RETRY_FILES_ENABLED="0",
         PATH=BIN + os.pathsep + env.get("PATH", ""),
-        GEELARK_RATE_BUDGET_DIR=os.environ["GEELARK_RATE_BUDGET_DIR"],  # the session's own (tests/conftest.py)
+        # the pytest process's own (tests/conftest.py): parallel workers share no budget and no ~/.ansible
+        GEELARK_RATE_BUDGET_DIR=os.environ["GEELARK_RATE_BUDGET_DIR"],
+        ANSIBLE_HOME=os.environ["GEELARK_TEST_ANSIBLE_HOME"],
     )
     env.update(extra)
     return env
