@@ -34,6 +34,10 @@ description:
   - An option whose value is empty (an empty string, or a template that renders empty, such as
     C(token) set to C({{ geelark_token }}) with C(-e geelark_token=)) counts as not set, as an empty
     environment variable does. The environment variable is used instead, then the default.
+  - Every shared API option (O(api_url), O(token), O(validate_certs), O(timeout) ...) may be a template,
+    rendered with the extra vars (C(-e)), lookups and vault. The result is converted strictly by the
+    option's type - a boolean is V(true)/V(false), V(yes)/V(no), V(on)/V(off) or V(1)/V(0) in any case,
+    a number must parse - and anything else fails, naming the option and the value.
   - A phone deleted between the list call and the status call (status failure 42001) is left out
     with a warning. A phone the status call does not answer for keeps the status from the list,
     with a warning.
@@ -179,6 +183,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._settings impor
     is_unset,
     normalize_api_url,
     resolve,
+    typed,
 )
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
 
@@ -530,22 +535,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             text = text.replace(secret, "********")
         return text
 
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        """The plugin's options, except the shared API options: _client_options reads those from the file.
+
+        ansible-core would refuse a template for a number option and read any text it cannot parse
+        (a template, "maybe") as a false validate_certs, turning TLS checks off without a word.
+        """
+        if direct:
+            direct = dict((key, value) for key, value in direct.items() if key not in OPTIONS)
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+
     def _client_options(self):
         """The shared options (None: the default), and where each credential and api_url came from (self._sources).
 
-        The settings' one rule: the file, else the environment variable, else the default; an empty
-        value counts as not set, so a file's `token: "{{ geelark_token }}"` with `-e geelark_token=`
-        falls back to GEELARK_TOKEN, then to the default, instead of hiding them.
+        Any of them may be a template in the file; once rendered, its value is converted through
+        the table's type strictly (a bool is true/false, yes/no, on/off or 1/0; anything else is
+        refused). The settings' one rule: the file, else the environment variable, else the default;
+        an empty value counts as not set, so a file's `token: "{{ geelark_token }}"` with
+        `-e geelark_token=` falls back to GEELARK_TOKEN, then to the default, instead of hiding them.
         """
         given = {}
         for option in API_OPTIONS:
-            # The file's own text decides emptiness: ansible-core reads validate_certs: "" as false.
-            if option.name in self._config_keys and not is_unset(self._config.get(option.name)):
-                value = self.get_option(option.name)
-                # The credentials and api_url (the options an environment variable can set) may be templates.
-                if option.env and isinstance(value, str) and self.templar.is_template(value):
-                    value = self._template_credential(option.name, value)
-                given[option.name] = value
+            if option.name not in self._config_keys:
+                continue
+            value = self._config.get(option.name)
+            if isinstance(value, str) and self.templar.is_template(value):
+                value = self._template_option(option.name, value)
+            if is_unset(value):
+                given[option.name] = ""  # not set; resolve notes a credential given empty, for the advice
+                continue
+            try:
+                given[option.name] = typed(option, value, INVENTORY_FILE)
+            except GeeLarkError as error:
+                raise AnsibleError("%s: %s" % (self.NAME, error)) from None
         options, self._sources = resolve(given, INVENTORY_FILE)
         self._secrets = tuple(v for v in (options.get("token"), options.get("api_key")) if isinstance(v, str) and v)
         return options
@@ -558,8 +580,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError("%s: %s" % (self.NAME, error)) from None
         return re.sub(r"^(https?://)[^/@]*@", r"\1", url)  # user:password@ never leaves the inventory
 
-    def _template_credential(self, name, value):
-        """A credential option's template, rendered with the extra vars (-e), lookups and vault.
+    def _template_option(self, name, value):
+        """An option's template, rendered with the extra vars (-e), lookups and vault.
 
         The inventory is read before group_vars, host_vars and play vars exist; extra vars are the
         only variables there are at this point (BaseInventoryPlugin.parse loads them into _vars).
@@ -567,6 +589,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         templar = self.templar
         previous = templar.available_variables
         templar.available_variables = dict(getattr(self, "_vars", None) or {})
+        env = OPTIONS[name].env
         try:
             return templar.template(value)
         except AnsibleUndefinedVariable as exc:
@@ -574,9 +597,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError(
                 "%s: the %s option could not be templated: %s. The inventory is read before group_vars and "
                 "host_vars exist: give the variable as an extra var (-e NAME=VALUE, or -e @vars.yml, vault-encrypted "
-                "or not), use a lookup or an inline !vault value, or leave the option out and set %s"
+                "or not), use a lookup or an inline !vault value, or leave the option out%s"
                 % (self.NAME, name, ("the variable %r is undefined" % undefined) if undefined
-                   else "a variable is undefined", OPTIONS[name].env)) from None
+                   else "a variable is undefined", (" and set %s" % env) if env else "")) from None
         except Exception as exc:  # the message of any other failure may quote the value: name the type only
             raise AnsibleError("%s: the %s option could not be templated: %s"
                                % (self.NAME, name, type(exc).__name__)) from None

@@ -14,7 +14,7 @@ import time
 import uuid
 
 from ._errors import ConfigError
-from ._settings import ENV_API_KEY, ENV_APP_ID, ENV_TOKEN
+from ._settings import CREDENTIAL_OPTIONS, EMPTY_IN, ENV_API_KEY, ENV_APP_ID, ENV_TOKEN
 
 _HOW_TO = (
     "Give either token (env %s), or both app_id (env %s) and api_key (env %s)"
@@ -42,7 +42,7 @@ class Credentials:
     GEELARK_TOKEN"), so an error about a mix of settings can say which came from where.
     """
 
-    __slots__ = ("_token", "_app_id", "_api_key")
+    __slots__ = ("_token", "_app_id", "_api_key", "_sources")
 
     def __init__(self, token=None, app_id=None, api_key=None, sources=None):
         token, app_id, api_key = (_blank_to_none(v) for v in (token, app_id, api_key))
@@ -62,10 +62,22 @@ class Credentials:
             if api_key and not app_id:
                 raise ConfigError("%s was given without app_id. %s" % (named("api_key"), _HOW_TO))
             if not app_id:
-                raise ConfigError("No GeeLark credentials were given. %s" % _HOW_TO)
+                raise ConfigError("No GeeLark credentials were given%s. %s" % (_empty_ones(sources), _HOW_TO))
         self._token = token
         self._app_id = app_id
         self._api_key = api_key
+        self._sources = dict((n, w) for n, w in sources.items() if n in CREDENTIAL_OPTIONS)
+
+    @property
+    def origin(self):
+        """Which credentials are in use and where they came from, for the advice of 40003 ('' when not known)."""
+        names = ("token",) if self._token else ("app_id", "api_key")
+        places = [self._sources.get(name) for name in names]
+        if not all(places):
+            return ""
+        if len(set(places)) == 1:
+            return "%s, which came from %s" % ("the token" if self._token else "app_id and api_key", _place(places[0]))
+        return " and ".join("%s (from %s)" % (name, _place(where)) for name, where in zip(names, places))
 
     @property
     def scheme(self):
@@ -91,6 +103,23 @@ class Credentials:
 
     def __repr__(self):
         return "Credentials(scheme=%s)" % self.scheme
+
+
+def _place(where):
+    """A source as a sentence names it: "the environment variable X", "the inventory file"."""
+    return "the " + where if where.startswith("environment variable") else where
+
+
+def _empty_ones(sources):
+    """': the token in the inventory file was empty' when a credential was given empty there, else ''."""
+    empty: dict = {}
+    for name in CREDENTIAL_OPTIONS:
+        where = sources.get(name) or ""
+        if where.startswith(EMPTY_IN):
+            empty.setdefault(where[len(EMPTY_IN):], []).append(name)
+    return "".join(": %s in %s %s empty" % ("the token" if names == ["token"] else " and ".join(names), place,
+                                             "was" if len(names) == 1 else "were")
+                   for place, names in empty.items())
 
 
 def _blank_to_none(value):

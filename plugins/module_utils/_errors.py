@@ -176,9 +176,18 @@ class IncompleteResultError(GeeLarkError):
     """The answers do not add up (pages short of total, IDs unanswered): refusing a partial result."""
 
 
-def api_error(code, api_msg, endpoint, trace_id, attempts=None):
-    """Build the typed error for a non-zero API code."""
+def api_error(code, api_msg, endpoint, trace_id, attempts=None, credentials=None):
+    """Build the typed error for a non-zero API code.
+
+    `credentials` (the Credentials in use) lets the advice of a refused credential name where the
+    credentials came from (the task, the inventory file, an environment variable ...).
+    """
     meaning, advice = describe_code(code)
+    origin = getattr(credentials, "origin", "")
+    if origin and code == 40003:
+        advice = "check %s, and that the machine clock is correct" % origin
+    elif origin and code == 40013:
+        advice = "check %s" % origin
     cls: type[APIError]
     if code in AUTH_CODES:
         cls = AuthError

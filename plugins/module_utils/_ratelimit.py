@@ -274,7 +274,7 @@ def canonical_api_url(api_url):
     """The API URL as the server sees it: scheme and host in lower case, no default port, no trailing slash.
 
     So that `https://OPENAPI.geelark.com`, `https://openapi.geelark.com:443/` and the plain spelling
-    share one budget.
+    share one budget. The one normal form: _settings.normalize_api_url checks a URL, then returns this.
     """
     text = (api_url or "").strip()
     try:

@@ -16,11 +16,13 @@ checks that they agree with this table.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import typing as t
+from urllib.parse import urlsplit
 
-from ._ratelimit import SCOPE_MACHINE, SCOPES
+from ._ratelimit import SCOPE_MACHINE, SCOPES, canonical_api_url
 
 
 class Option(t.NamedTuple):
@@ -65,13 +67,57 @@ ENV_APP_ID = OPTIONS["app_id"].env
 ENV_API_KEY = OPTIONS["api_key"].env
 # The credentials' variables, as every piece of advice about credentials names them.
 CREDENTIAL_VARIABLES = "%s, %s, %s" % (ENV_TOKEN, ENV_APP_ID, ENV_API_KEY)
+CREDENTIAL_OPTIONS = ("token", "app_id", "api_key")
+# The source of a credential given empty at a place with nothing found elsewhere: "empty in the inventory file".
+EMPTY_IN = "empty in "
 
-_URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
+_URL_RE = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", re.IGNORECASE)  # the scheme is case-insensitive
 
 
 def is_unset(value):
     """None, or text that is empty or only blanks: an option given so counts as not given, everywhere."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# The booleans YAML and Ansible agree on; any other text is refused, never read as false.
+_TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
+_FALSE_WORDS = frozenset(("false", "no", "off", "0"))
+
+
+def typed(option, value, place):
+    """A value given at `place` as YAML or as text (a rendered template), converted to the option's type strictly.
+
+    Bounds and choices are checked later (checked); here only the type: a bool is one of the
+    YAML/Ansible booleans, a number parses whole. The value is quoted in the error only for
+    options that are not secret (the secret ones are strings and never refused here).
+    """
+    if option.type == "bool":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return word in _TRUE_WORDS
+        raise _config_error("%s must be a boolean (true/false, yes/no, on/off, 1/0), got %r in %s"
+                            % (option.name, _plain(value), place),
+                            advice="set %s to true or false in %s" % (option.name, place))
+    if option.type in ("int", "float") and isinstance(value, str):
+        try:
+            number = int(value.strip()) if option.type == "int" else float(value.strip())
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number):
+            raise _config_error("%s must be a%s number, got %r in %s"
+                                % (option.name, " whole" if option.type == "int" else "", _plain(value), place),
+                                advice="set %s to a number in %s" % (option.name, place))
+        return number
+    if option.type == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # as ansible-core would: `timeout`-like YAML numbers given to a text option
+    return value
+
+
+def _plain(value):
+    """The value without ansible-core's tags (a str subclass), so messages quote it as the user wrote it."""
+    return str(value) if isinstance(value, str) else value
 
 
 def resolve(given, place, environ=None):
@@ -81,7 +127,8 @@ def resolve(given, place, environ=None):
     option's environment variable, else None (the table's default applies). An empty value counts
     as not given, so ``token: "{{ geelark_token }}"`` rendered empty never hides GEELARK_TOKEN.
     `sources` says where each option with an environment variable came from, for the advice of
-    errors; an option left to its default has none.
+    errors; an option left to its default has none, except a credential given empty at `place`
+    (EMPTY_IN + place), so the error about missing credentials can say so.
     """
     environ = os.environ if environ is None else environ
     values: dict = {}
@@ -93,6 +140,8 @@ def resolve(given, place, environ=None):
             where = "environment variable %s" % option.env
         if is_unset(value):
             value = where = None
+            if option.name in CREDENTIAL_OPTIONS and given.get(option.name) is not None:
+                where = EMPTY_IN + place  # so "No GeeLark credentials were given" can say which one was empty
         values[option.name] = value
         if option.env and where:
             sources[option.name] = where
@@ -105,26 +154,41 @@ def api_url_setting(source=None):
 
 
 def normalize_api_url(api_url, source=None):
-    """Validate the base URL up front, so a typo fails before any request is sent.
+    """The base URL, checked and in its one normal form, so a typo fails before any request is sent.
 
+    The normal form (canonical_api_url: scheme and host in lower case, no default port, no
+    trailing dot or slash) is what the client calls, what the rate budget is keyed on and what
+    the inventory's geelark_api_url holds, so every spelling of one API compares equal.
     `source` says where the value came from (for example "the inventory file"), for the advice.
     """
     setting = api_url_setting(source)
-    match = _URL_RE.match(api_url.strip()) if isinstance(api_url, str) else None
-    if not match:
+    text = api_url.strip() if isinstance(api_url, str) else ""
+    base = re.split(r"[?#]", text, maxsplit=1)[0]
+    match = _URL_RE.match(base)
+    if not match or not _has_valid_port(base):
         raise _config_error(
             "api_url %r is not an http(s) URL such as %s" % (api_url, DEFAULT_API_URL),
             advice="set %s to the API's base URL, without a path" % setting,
         )
-    url = api_url.strip().rstrip("/")
     path = (match.group(1) or "").rstrip("/")
-    if path:
+    extra = text[len(base):]
+    if path or extra:
+        root = canonical_api_url(base[:len(base) - len(match.group(1) or "")])
         # Every endpoint path starts with /open/v1 already; a base URL holding it would double it.
+        what = "a path (%s)" % path if path else "a query or fragment (%s)" % extra
         raise _config_error(
-            "api_url %r has a path (%s); it must be the API's base URL only" % (api_url, path),
-            advice="set %s to %r" % (setting, url[:len(url) - len(path)]),
+            "api_url %r has %s; it must be the API's base URL only" % (api_url, what),
+            advice="set %s to %r" % (setting, root),
         )
-    return url
+    return canonical_api_url(base)
+
+
+def _has_valid_port(url):
+    try:
+        port = urlsplit(url).port  # raises for a port that is not a number or is out of range
+    except ValueError:
+        return False
+    return port is None or port > 0
 
 
 def checked(option, value, source=None):

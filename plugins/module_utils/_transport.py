@@ -422,7 +422,7 @@ class Transport:
         if code == 0 or code in accept_codes:
             envelope["traceId"] = trace_id
             return envelope
-        error = api_error(code, mask_urls(_text(envelope.get("msg"))), path, trace_id)
+        error = api_error(code, mask_urls(_text(envelope.get("msg"))), path, trace_id, credentials=self.credentials)
         if code in CONCURRENCY_CODES:
             with self._stats_lock:
                 self.over_cap_count += 1

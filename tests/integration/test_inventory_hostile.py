@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
+
+import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH, STATUS_PATH, status_name
+
+from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
 
 from .conftest import BIN, TOKEN, ansible_env, run_command
 
@@ -155,4 +160,108 @@ def test_an_empty_value_everywhere_says_no_credentials_were_given(emulator, inve
                       env=ansible_env(GEELARK_TOKEN="", **STRICT))
     assert run.rc != 0
     assert "No GeeLark credentials were given" in " ".join(run.text.split())
+    assert emulator.stats()["total_requests"] == 0
+
+
+# validate_certs as a template or text: a self-signed server on 127.0.0.1 must be refused unless it is really off.
+trustme = pytest.importorskip("trustme")
+
+
+@pytest.fixture
+def self_signed_emulator():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    with Emulator(phones=5, token=TOKEN, ssl_context=context) as emu:
+        yield emu
+
+
+def _tls_inventory(emulator, inventory_file, validate_certs, *extra):
+    path = inventory_file(api_url=emulator.url, token=TOKEN, retries=0, validate_certs=validate_certs)
+    return run_command([INVENTORY, "-i", path, "--list"] + list(extra), env=ansible_env(**STRICT))
+
+
+@pytest.mark.parametrize("validate_certs,extra", [
+    ("{{ vc | default(true) }}", []),
+    ("{{ vc }}", ["-e", "vc=on"]),
+    ("{{ vc }}", ["-e", "vc=YES"]),
+    ("on", []),
+], ids=["default-true", "extra-var-on", "extra-var-YES", "text-on"])
+def test_a_templated_or_text_validate_certs_that_means_true_checks_the_certificate(
+        self_signed_emulator, inventory_file, validate_certs, extra):
+    run = _tls_inventory(self_signed_emulator, inventory_file, validate_certs, *extra)
+    assert run.rc != 0, run.text
+    assert "TLS verification of %s failed" % self_signed_emulator.url in " ".join(run.err.split())
+    assert self_signed_emulator.stats()["total_requests"] == 0
+
+
+@pytest.mark.parametrize("validate_certs,extra", [
+    ("{{ vc }}", ["-e", "vc=off"]),
+    ("{{ vc | default(false) }}", []),
+    ("No", []),
+], ids=["extra-var-off", "default-false", "text-No"])
+def test_a_templated_or_text_validate_certs_that_means_false_turns_the_check_off(
+        self_signed_emulator, inventory_file, validate_certs, extra):
+    run = _tls_inventory(self_signed_emulator, inventory_file, validate_certs, *extra)
+    assert run.rc == 0, run.text
+    assert len(run.json()["_meta"]["hostvars"]) == 5
+
+
+@pytest.mark.parametrize("validate_certs,extra,shown", [
+    ("maybe", [], "'maybe'"),
+    ("{{ vc }}", ["-e", "vc=perhaps"], "'perhaps'"),
+], ids=["text-maybe", "extra-var-perhaps"])
+def test_a_validate_certs_that_is_not_a_boolean_is_refused_before_any_request(
+        self_signed_emulator, inventory_file, validate_certs, extra, shown):
+    run = _tls_inventory(self_signed_emulator, inventory_file, validate_certs, *extra)
+    assert run.rc != 0, run.text
+    text = " ".join(run.err.split())
+    assert "validate_certs" in text and shown in text and "the inventory file" in text, text
+    assert "Traceback" not in run.text
+    assert self_signed_emulator.stats()["total_requests"] == 0
+
+
+def test_a_templated_timeout_and_retries_are_rendered_and_typed(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token=TOKEN, timeout="{{ t }}", retries="{{ n | default(2) }}")
+    run = run_command([INVENTORY, "-i", path, "--list", "-e", "t=7.5"], env=ansible_env(**STRICT))
+    assert run.rc == 0, run.text
+    assert len(run.json()["_meta"]["hostvars"]) == 300
+    bad = inventory_file(name="bad.geelark.yml", api_url=emulator.url, token=TOKEN, timeout="{{ t }}")
+    run = run_command([INVENTORY, "-i", bad, "--list", "-e", "t=soon"], env=ansible_env(**STRICT))
+    assert run.rc != 0 and "timeout" in run.err and "'soon'" in run.err and "the inventory file" in run.err, run.text
+
+
+def test_an_empty_token_in_the_inventory_file_is_named_when_no_credentials_are_found(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token="{{ geelark_token }}")
+    run = run_command([INVENTORY, "-i", path, "--graph", "-e", "geelark_token="], env=ansible_env(**STRICT))
+    assert run.rc != 0
+    text = " ".join(run.text.split())
+    assert "No GeeLark credentials were given: the token in the inventory file was empty" in text, text
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_40003_says_the_token_came_from_the_inventory_file(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url, token="{{ geelark_token }}", retries=0)
+    run = run_command([INVENTORY, "-i", path, "--graph", "-e", "geelark_token=wrong-but-secret"],
+                      env=ansible_env(**STRICT))
+    assert run.rc != 0
+    text = " ".join(run.text.split())
+    assert "40003" in text and "check the token, which came from the inventory file" in text, text
+    assert "wrong-but-secret" not in run.text
+
+
+def test_an_api_url_in_upper_case_is_accepted_and_exposed_in_its_normal_form(emulator, inventory_file):
+    port = emulator.url.rsplit(":", 1)[1]
+    path = inventory_file(api_url="HTTP://LOCALHOST:%s/" % port, token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**STRICT))
+    assert run.rc == 0, run.text
+    assert {v["geelark_api_url"] for v in run.json()["_meta"]["hostvars"].values()} == {"http://localhost:" + port}
+
+
+def test_an_api_url_with_a_query_is_refused_asking_for_the_base_url(emulator, inventory_file):
+    path = inventory_file(api_url=emulator.url + "/?region=cn", token=TOKEN)
+    run = run_command([INVENTORY, "-i", path, "--list"], env=ansible_env(**STRICT))
+    assert run.rc != 0
+    text = " ".join(run.err.split())
+    assert "has a query or fragment (?region=cn)" in text and "set api_url (from the inventory file) to %r" \
+        % emulator.url in text, text
     assert emulator.stats()["total_requests"] == 0

@@ -93,3 +93,12 @@ def test_a_bad_id_is_named_by_its_0_based_position_as_jinja_indexes_it(emulator,
     assert run.rc == 2
     assert "ids[1] is the number 6.018763820200626e+17" in run.text
     assert emulator.stats()["total_requests"] == 0
+
+
+def test_wrong_credentials_name_where_they_came_from(emulator, playbook):
+    args = dict(ids=list(emulator.true_status())[:1], api_url=emulator.url)
+    run = playbook(local_play(status_task(**args)), env=ansible_env(GEELARK_TOKEN="wrong-but-secret-token"))
+    assert run.rc == 2
+    text = " ".join(run.text.split())
+    assert "code 40003" in text and "check the token, which came from the environment variable GEELARK_TOKEN" in text
+    assert "wrong-but-secret" not in run.text

@@ -444,8 +444,10 @@ def test_an_empty_value_in_the_file_counts_as_not_set_for_every_option(write_con
     # validate_certs: "" would read as false (no TLS verification); unset, it takes its default, true.
     assert (options["token"], options["api_url"], options["app_id"], options["validate_certs"]) == (
         TOKEN, emulator.url, None, None)
+    # A credential given empty with nothing found elsewhere is noted, so "No GeeLark credentials" can say so.
     assert plugin._sources == {"token": "environment variable GEELARK_TOKEN",
-                               "api_url": "environment variable GEELARK_API_URL"}
+                               "api_url": "environment variable GEELARK_API_URL",
+                               "app_id": "empty in the inventory file"}
 
 
 def _inventory_view(inventory):

@@ -83,3 +83,14 @@ def test_credentials_repr_hides_secrets():
 def test_non_string_credentials_are_refused():
     with pytest.raises(ConfigError, match="Credentials must be strings, got int"):
         Credentials(token=12345)
+
+
+@pytest.mark.parametrize("sources, fragment", [
+    ({"token": "empty in the inventory file"}, "the token in the inventory file was empty"),
+    ({"app_id": "empty in the inventory file", "api_key": "empty in the inventory file"},
+     "app_id and api_key in the inventory file were empty"),
+])
+def test_no_credentials_says_which_given_credential_rendered_empty(sources, fragment):
+    with pytest.raises(ConfigError) as caught:
+        Credentials(sources=sources)
+    assert "No GeeLark credentials were given" in str(caught.value) and fragment in str(caught.value)

@@ -17,11 +17,14 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._client import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import ConfigError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._module import api_argument_spec
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import LIST_PATH
+from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit import budget_file_name
 from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import (
     API_OPTIONS,
     OPTIONS,
     ClientSettings,
+    normalize_api_url,
     resolve,
+    typed,
 )
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import Cancelled, Transport
 
@@ -161,3 +164,61 @@ def test_an_option_name_the_table_does_not_have_is_refused_as_a_function_would()
         GeeLarkClient(token=TOKEN, timeuot=3)
     with pytest.raises(TypeError, match="not both"):
         GeeLarkClient(ClientSettings({"token": TOKEN}), timeout=3)
+
+
+@pytest.mark.parametrize("spelling, normal", [
+    ("HTTP://LOCALHOST:8080/", "http://localhost:8080"),
+    ("Http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ("HTTPS://OpenAPI.GeeLark.com:443/", "https://openapi.geelark.com"),
+    ("https://openapi.geelark.com./", "https://openapi.geelark.com"),
+    ("http://h.example:80", "http://h.example"),
+    ("https://h.example:8443/", "https://h.example:8443"),
+])
+def test_an_api_url_is_accepted_in_any_case_and_normalised_once(spelling, normal):
+    assert normalize_api_url(spelling) == normal
+    assert ClientSettings.of(api_url=spelling, token=TOKEN).api_url == normal
+    # The rate budget keys on the same normal form: one function, not two.
+    assert budget_file_name("token:a", spelling, "/x") == budget_file_name("token:a", normal, "/x")
+
+
+@pytest.mark.parametrize("url, extra", [("https://openapi.geelark.com?region=cn", "?region=cn"),
+                                        ("https://openapi.geelark.com/#top", "#top"),
+                                        ("HTTP://127.0.0.1:8080/?x=1#y", "?x=1#y")])
+def test_an_api_url_with_a_query_or_fragment_is_refused_with_the_base_url_to_use(url, extra):
+    with pytest.raises(ConfigError) as caught:
+        normalize_api_url(url, "the inventory file")
+    message = str(caught.value)
+    assert "has a query or fragment (%s)" % extra in message and "base URL only" in message
+    base = url.split("?")[0].split("#")[0].rstrip("/").lower()
+    assert "set api_url (from the inventory file) to %r" % base in message
+
+
+def test_an_api_url_with_a_port_that_is_not_a_number_is_refused():
+    with pytest.raises(ConfigError, match="is not an http"):
+        normalize_api_url("http://127.0.0.1:http")
+
+
+@pytest.mark.parametrize("text, value", [("true", True), ("YES", True), ("On", True), ("1", True), (1, True),
+                                         (True, True), ("false", False), ("No", False), ("OFF", False),
+                                         ("0", False), (0, False), (False, False)])
+def test_a_boolean_option_takes_exactly_the_yaml_booleans(text, value):
+    assert typed(OPTIONS["validate_certs"], text, "the inventory file") is value
+
+
+@pytest.mark.parametrize("text", ["maybe", "", "tru", "2", 2, 0.5, "none", ["true"]])
+def test_any_other_boolean_text_is_refused_naming_the_option_the_value_and_the_place(text):
+    with pytest.raises(ConfigError) as caught:
+        typed(OPTIONS["validate_certs"], text, "the inventory file")
+    assert "validate_certs must be a boolean" in str(caught.value)
+    assert "got %r in the inventory file" % (text,) in str(caught.value)
+
+
+@pytest.mark.parametrize("name, text, value", [("timeout", " 7.5 ", 7.5), ("retries", "3", 3), ("timeout", 4, 4)])
+def test_numbers_given_as_text_are_parsed_by_the_table_type(name, text, value):
+    assert typed(OPTIONS[name], text, "the inventory file") == value
+
+
+@pytest.mark.parametrize("name, text", [("timeout", "soon"), ("timeout", "nan"), ("retries", "2.5"), ("retries", "")])
+def test_numbers_that_do_not_parse_are_refused(name, text):
+    with pytest.raises(ConfigError, match="%s must be a.* number, got %r in the inventory file" % (name, text)):
+        typed(OPTIONS[name], text, "the inventory file")

@@ -288,10 +288,15 @@ def test_unreachable_api_fails_after_retries_with_advice(make_client):
     assert "GEELARK_API_URL" in str(info.value)
 
 
-@pytest.mark.parametrize("url", ["openapi.geelark.com", "ftp://x", "", "https://", "http://host/path?q=1", 42])
+@pytest.mark.parametrize("url", ["openapi.geelark.com", "ftp://x", "", "https://", "http://host:port", 42])
 def test_bad_api_url_is_refused_before_any_request(make_client, url):
     with pytest.raises(ConfigError, match="is not an http"):
         make_client(api_url=url)
+
+
+def test_an_api_url_with_a_path_and_a_query_is_refused_for_its_path_first(make_client):
+    with pytest.raises(ConfigError, match=r"has a path \(/path\).*set api_url \(env GEELARK_API_URL\) to 'http://host'"):
+        make_client(api_url="http://host/path?q=1")
 
 
 @pytest.mark.parametrize("option, value", [
@@ -301,3 +306,26 @@ def test_bad_api_url_is_refused_before_any_request(make_client, url):
 def test_bad_numeric_options_are_refused(make_client, option, value):
     with pytest.raises(ConfigError, match=option):
         make_client(**{option: value})
+
+
+@pytest.mark.parametrize("options, sources, said", [
+    ({"token": "wrong"}, {"token": "the inventory file"}, "check the token, which came from the inventory file"),
+    ({"token": "wrong"}, {"token": "environment variable GEELARK_TOKEN"},
+     "check the token, which came from the environment variable GEELARK_TOKEN"),
+    ({"token": None, "app_id": APP_ID, "api_key": "wrong"},
+     {"app_id": "the task", "api_key": "the task"}, "check app_id and api_key, which came from the task"),
+    ({"token": None, "app_id": APP_ID, "api_key": "wrong"},
+     {"app_id": "the source's arguments", "api_key": "environment variable GEELARK_API_KEY"},
+     "check app_id (from the source's arguments) and api_key (from the environment variable GEELARK_API_KEY)"),
+])
+def test_a_40003_names_where_the_credentials_in_use_came_from(emulator, options, sources, said):
+    from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
+    from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import ClientSettings
+
+    values = dict(api_url=emulator.url, token=TOKEN, retries=0)
+    values.update(options)
+    with pytest.raises(AuthError) as info, GeeLarkClient(ClientSettings(values, sources)) as client:
+        client.transport.post(LIST_PATH, PAGE)
+    message = str(info.value)
+    assert info.value.code == 40003 and said in message and "machine clock" in message, message
+    assert "wrong" not in message
