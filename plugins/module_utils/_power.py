@@ -265,7 +265,7 @@ class PowerRun:
         started = self._write(result, START_PATH, to_start, lambda status: status in RUNNING)
         waiting = [i for i in answered if i in set(started) or i in booting]
         if wait:
-            self._wait(result, waiting, STARTED, "started")
+            self._wait(result, waiting, STARTED, "started", "start")
         else:
             self._refresh(result, started)
 
@@ -280,7 +280,7 @@ class PowerRun:
             return
         stopped = self._write(result, STOP_PATH, to_stop, lambda status: status == SHUT_DOWN)
         if self.wait:
-            self._wait(result, stopped, SHUT_DOWN, "shut_down")
+            self._wait(result, stopped, SHUT_DOWN, "shut_down", "stop")
         else:
             self._refresh(result, stopped)
 
@@ -293,7 +293,7 @@ class PowerRun:
             return
         stopped = self._write(result, STOP_PATH, running, lambda status: status == SHUT_DOWN)
         # Every running phone is now shut down or in failures (refused, lost, or not down in time).
-        self._wait(result, stopped, SHUT_DOWN, "shut_down", why=" before the restart's start; not started")
+        self._wait(result, stopped, SHUT_DOWN, "shut_down", "stop", why=" before the restart's start; not started")
         self._start(result, [i for i in answered if i not in result.failures], self.wait)
 
     def _plan(self, result, ids, after):
@@ -317,19 +317,20 @@ class PowerRun:
         if ids:
             result.take_status(self._read(ids))
 
-    def _wait(self, result, ids, wanted, wanted_name, why=""):
+    def _wait(self, result, ids, wanted, wanted_name, action, why=""):
         """Poll `ids` until each reads `wanted`; those that do not in wait_timeout fail with their last status."""
-        rules = PowerWait(self, wanted, wanted_name, why)
+        rules = PowerWait(self, wanted, wanted_name, action, why)
         Waiter(rules, self.wait_timeout, self.poll_interval, self.clock, self.sleep).wait(result, ids)
 
 
 class PowerWait(WaitRules):
     """Power's rules for the shared wait: one status call per 100 phones still waiting."""
 
-    def __init__(self, run, wanted, wanted_name, why=""):
+    def __init__(self, run, wanted, wanted_name, action, why=""):
         self.run = run
         self.wanted = wanted
         self.wanted_name = wanted_name
+        self.action = action  # the write this wait follows, "start" or "stop"
         self.why = why
 
     def still_waiting(self, result, targets):
@@ -353,3 +354,8 @@ class PowerWait(WaitRules):
     def timed_out(self, result, target, wait_timeout):
         return "still %s after the %ss wait_timeout, waiting for %s%s" % (
             status_name(result.status_of(target)), "%g" % wait_timeout, self.wanted_name, self.why)
+
+    def read_failed(self, result, target, error):
+        # The write was accepted (not uncertain): the phone changed, only its arrival is unconfirmed.
+        done = "the %s was accepted; " % self.action if target in result.changed else ""
+        return "%sits status could not be read while waiting for %s%s: %s" % (done, self.wanted_name, self.why, error)

@@ -317,9 +317,15 @@ class WaitRules:
         """Why a target still waiting when wait_timeout passed failed: its last known state."""
         raise NotImplementedError
 
+    def read_failed(self, result, target, error):
+        """Why a target still waiting failed when a read error ended the wait (a module may say what it wrote)."""
+        return "its progress could not be read while waiting: %s" % error
+
 
 class Waiter:
     """Polls the targets still waiting at poll_interval until each arrives, fails, or wait_timeout passes.
+
+    A read error ends the wait: it is raised after every target still waiting has failed with it.
 
     `clock` and `sleep` are injected: tests move time by the polls they make, never by the wall clock.
     """
@@ -339,7 +345,13 @@ class Waiter:
             if remaining <= 0:
                 break
             self.sleep(min(self.poll_interval, remaining))
-            waiting = self.rules.poll(result, waiting)
+            try:
+                waiting = self.rules.poll(result, waiting)
+            except GeeLarkError as error:
+                # The run ends on this error: each target still on its way is a failure, never left unreported.
+                for target in self.rules.still_waiting(result, waiting):
+                    result.fail(target, error.code, self.rules.read_failed(result, target, error), error=error)
+                raise
         for target in waiting:
             result.fail(target, None, self.rules.timed_out(result, target, self.wait_timeout))
 

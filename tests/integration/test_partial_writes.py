@@ -11,6 +11,7 @@ failed task still names what changed, and what may have.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -18,7 +19,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH
 from ansible_collections.geelark.cloudphone.plugins.module_utils._webhook import CALLBACK_GET_PATH, CALLBACK_SET_PATH
 
-from .conftest import TOKEN, ansible_env, local_play
+from .conftest import BIN, TOKEN, ansible_env, local_play, run_command
 
 HOOK = "https://eda.example.com:5000/geelark"
 
@@ -41,7 +42,8 @@ def run_and_read(playbook, tmp_path, task):
 
 def power(emulator, ids, **args):
     return registered("geelark.cloudphone.geelark_phone_power",
-                      dict(ids=ids, state="started", api_url=emulator.url, poll_interval=1, retry_backoff=0.01, **args))
+                      dict(dict(ids=ids, state="started", api_url=emulator.url, poll_interval=1, retry_backoff=0.01),
+                           **args))
 
 
 @pytest.mark.parametrize("refusal, reason", [
@@ -100,3 +102,46 @@ def test_a_lost_webhook_write_whose_read_back_fails_is_a_change_that_may_have_ha
     assert result["msg"].startswith("The callback URL may have been set to %s: " % HOOK)
     assert result["error"]["http_status"] == 502
     assert emulator.request_bodies(CALLBACK_SET_PATH) == [{"url": HOOK}] and emulator.state.callback_url == HOOK
+
+
+def test_a_status_read_that_fails_while_waiting_fails_every_phone_still_waiting(emulator, playbook, tmp_path):
+    ids = list(emulator.true_status())[:120]
+    emulator.set_status(ids[:100], 0)
+    emulator.set_status(ids[100:], 2)  # already shut down: no change needed
+    emulator.configure_power(stop_reads=3)
+    # The stop is accepted; 2 status calls plan it, the wait's first 3 pass (the phones still read started), then
+    # status answers 500 until the retries run out: the 4th poll, which would have read them shut down, fails.
+    emulator.queue_faults({"kind": "http", "status": 500, "path": STATUS_PATH, "skip": 5, "times": 40})
+    run, result = run_and_read(playbook, tmp_path, power(emulator, ids, state="stopped", retries=2))
+    assert result["failed"] is True and result["changed"] is True and result["uncertain"] is False
+    assert result["changed_ids"] == ids[:100]
+    assert [f["id"] for f in result["failures"]] == ids[:100]
+    assert all(f["msg"].startswith("the stop was accepted; its status could not be read while waiting for shut_down: ")
+               and "500" in f["msg"] and f["uncertain"] is False for f in result["failures"])
+    assert sorted(result["by_status"]["shut_down"]) == sorted(ids[100:])
+    assert sorted(result["by_status"]["started"]) == sorted(ids[:100])  # the last status read, not a guess
+    assert result["error"]["http_status"] == 500
+    assert [emulator.power_writes(i) for i in ids] == [1] * 100 + [0] * 20  # each stop sent once, nothing else
+    assert [emulator.status_reads(i) for i in ids[:100]] == [4] * 100  # the plan and three polls, no more
+    assert emulator.state.live_view_secret not in run.text
+
+
+def test_the_power_runbook_counts_phones_whose_wait_a_failed_read_ended_as_failed(emulator, tmp_path):
+    ids = list(emulator.true_status())[:120]
+    emulator.set_status(ids[:100], 0)
+    emulator.set_status(ids[100:], 2)
+    emulator.configure_power(stop_reads=3)
+    # The plan's read (2 calls) and the module's own (2) pass, then 3 polls; the 4th poll's read fails.
+    emulator.queue_faults({"kind": "http", "status": 500, "path": STATUS_PATH, "skip": 7, "times": 40})
+    report = tmp_path / "power.json"
+    env = ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_API_URL=emulator.url)
+    run = run_command([os.path.join(BIN, "ansible-playbook"), "geelark.cloudphone.power", "-e", "state=stopped", "-e",
+                       json.dumps({"phone_ids": ids, "max_changes": 100, "poll_interval": 1,
+                                   "report_file": str(report)})], env=env)
+    assert run.rc == 2, run.text
+    assert [emulator.status_reads(i) for i in ids[:100]] == [5] * 100, run.text
+    written = json.loads(report.read_text())
+    assert [f["id"] for f in written["failures"]] == ids[:100] and written["changed_ids"] == ids[:100]
+    assert "0 changed, 20 needed no change, 100 failed (100 of them after the stop was sent)" in run.out
+    assert written["msg"].startswith("100 of 120 phones did not stop")
+    assert TOKEN not in run.text and emulator.state.live_view_secret not in run.text

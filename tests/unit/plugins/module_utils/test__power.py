@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import AuthError, ConfigError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import AuthError, ConfigError, GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH, PowerRun
 
@@ -486,3 +486,41 @@ def test_a_lost_write_whose_read_back_fails_names_the_phones_as_possibly_changed
     assert "HTTP 502" in as_dict["failures"][0]["msg"]
     assert as_dict["by_status"]["unknown"] == ids and as_dict["by_status"]["shut_down" if up else "started"] == []
     assert "may have" in result.failure_message()
+
+
+def test_a_poll_that_fails_fails_each_phone_still_waiting_saying_whether_it_was_sent_the_start(emulator, make_client):
+    emulator.configure_power(boot_reads=3)
+    down = with_status(emulator, 2, 1)
+    booting = with_status(emulator, 2, 2)[1:]
+    emulator.set_status(booting, 1)  # starting already: waited for, never sent a start
+    emulator.queue_faults({"kind": "code", "code": 40003, "msg": "token invalid", "path": STATUS_PATH, "skip": 1})
+    client = make_client(retries=0)
+    clock = FakeClock()
+    run = PowerRun(client.transport, clock=clock, sleep=clock.sleep, poll_interval=1)
+    with pytest.raises(AuthError) as info:
+        run.run(down + booting, "started")
+    partial = info.value.change_result
+    failures = dict((f["id"], f) for f in partial.failure_list())
+    assert failures[down[0]]["msg"] == "the start was accepted; its status could not be read while waiting for " \
+        "started: %s" % info.value
+    assert failures[booting[0]]["msg"] == "its status could not be read while waiting for started: %s" % info.value
+    assert all(f["code"] == 40003 and f["uncertain"] is False for f in failures.values())
+    by_status = partial.as_dict()["by_status"]
+    assert by_status["unknown"] == down and by_status["starting"] == booting  # never read since / last read
+
+
+def test_a_restart_whose_stop_wait_cannot_be_read_fails_each_phone_and_starts_none(emulator, make_client):
+    emulator.configure_power(stop_reads=2)
+    up = with_status(emulator, 0, 2)
+    emulator.queue_faults({"kind": "http", "status": 502, "path": STATUS_PATH, "skip": 2})
+    client = make_client(retries=0)
+    clock = FakeClock()
+    run = PowerRun(client.transport, clock=clock, sleep=clock.sleep, poll_interval=1)
+    with pytest.raises(GeeLarkError) as info:
+        run.run(up, "restarted")
+    partial = info.value.change_result.as_dict()
+    assert partial["changed_ids"] == up and [f["id"] for f in partial["failures"]] == up
+    assert all(f["msg"].startswith("the stop was accepted; its status could not be read while waiting for shut_down "
+                                   "before the restart's start; not started: ") for f in partial["failures"])
+    assert partial["by_status"]["started"] == up  # the last status read: the first poll's
+    assert writes(emulator, START_PATH) == []

@@ -286,6 +286,42 @@ def test_a_zero_wait_timeout_reads_nothing():
     assert rules.polls == [] and [f["id"] for f in result.failure_list()] == ["slow"]
 
 
+class FailingWait(ArrivalWait):
+    """ArrivalWait whose poll number `fails_on` raises `error` instead of reading."""
+
+    def __init__(self, arrives_on, fails_on, error, gone=()):
+        super().__init__(arrives_on, gone)
+        self.fails_on = fails_on
+        self.error = error
+
+    def poll(self, result, targets):
+        if len(self.polls) + 1 == self.fails_on:
+            self.polls.append(list(targets))
+            raise self.error
+        return super().poll(result, targets)
+
+
+def test_a_read_that_fails_while_waiting_fails_every_target_still_waiting_and_ends_the_wait():
+    clock = FakeClock()
+    error = APIError("GeeLark API error: internal server error", code=50000, trace_id="T9")
+    rules = FailingWait({"here": 0, "soon": 1, "later": 5, "gone": 5, "slow": 5}, fails_on=2, error=error,
+                        gone={"gone"})
+    result = ChangeResult(["here", "soon", "later", "gone", "slow"])
+    result.accept(result.ids)
+    with pytest.raises(APIError) as info:
+        Waiter(rules, wait_timeout=60, poll_interval=2, clock=clock, sleep=clock.sleep).wait(result, result.ids)
+    assert info.value is error  # the run still ends on the error, with its code and traceId
+    assert rules.polls == [["soon", "later", "gone", "slow"], ["later", "slow"]]
+    reason = "its progress could not be read while waiting: %s" % error
+    assert result.failure_list() == [
+        {"id": "later", "code": 50000, "msg": reason, "uncertain": False},
+        {"id": "gone", "code": 42001, "msg": "gone while waiting", "uncertain": False},  # its own reason stays
+        {"id": "slow", "code": 50000, "msg": reason, "uncertain": False},
+    ]
+    assert result.first_error() is error
+    assert result.changed_ids() == ["here", "soon", "later", "gone", "slow"] and result.uncertain is False
+
+
 def test_the_guard_refuses_more_changes_than_max_changes_and_carries_what_was_read():
     result = ChangeResult(["a", "b", "c"])
     guard_max_changes(result, 2, 2, "start")  # at the limit: allowed
