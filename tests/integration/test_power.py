@@ -242,10 +242,11 @@ def test_runbook_counts_phones_whose_start_may_have_been_applied_in_its_final_me
     assert [emulator.power_writes(i) for i in down] == [1, 1]  # the server applied the start, once
     assert "start 2 phones: 0 changed, 0 needed no change, 2 failed (2 of them may have been started)" in run.out
     message = failure_message(run)
-    assert message.startswith("2 of 2 phones did not start, 0 were sent the start, and 2 may have been started "
-                              "(uncertain: ")
+    # The start went out to both phones: the message never says that none was sent.
+    assert message.startswith("2 of 2 phones did not start: the start was sent to all 2, and 2 may have been "
+                              "started (uncertain: ")
     assert "check them before you run it again" in message
-    assert "and 0 were sent the start:" not in run.out
+    assert "0 were sent" not in run.out
     written = json.loads(report.read_text())
     assert written["uncertain"] is True and written["msg"] == message
 
@@ -273,3 +274,44 @@ def test_runbook_gives_a_reason_shared_by_a_refused_batch_once_then_its_phones(e
         "and every phone in %s." % report
     written = json.loads(report.read_text())
     assert written["msg"] == message and written["error"] is None
+
+
+@pytest.mark.parametrize("reads_that_pass, where", [(0, "the plan"), (1, "the module's read before the write")])
+def test_runbook_that_fails_before_any_write_rewrites_a_stale_report_file(emulator, tmp_path, reads_that_pass,
+                                                                          where):
+    down = with_status(emulator, 2, 2)
+    report = tmp_path / "power.json"
+    report.write_text(json.dumps({"state": "started", "changed_ids": ["1"], "msg": None}))  # a previous run's
+    emulator.queue_faults({"kind": "http", "status": 500, "path": STATUS_PATH, "skip": reads_that_pass, "times": 50,
+                           "headers": {"Retry-After": "0"}})
+    run = runbook(emulator, "-e", "state=started", "-e",
+                  json.dumps({"phone_ids": down, "poll_interval": 1, "report_file": str(report)}))
+    assert run.rc == 2, run.text
+    assert emulator.stats()["power_writes"] == {}, where
+    written = json.loads(report.read_text())
+    assert written["changed_ids"] == [] and written["failures"] == [] and written["uncertain"] is False
+    assert written["msg"].startswith("Nothing was changed: the run stopped before any start was sent: ")
+    assert "HTTP 500" in written["msg"] and failure_message(run) in written["msg"]
+    assert TOKEN not in report.read_text()
+
+
+def test_runbook_refused_by_its_guard_rewrites_a_stale_report_file(emulator, tmp_path):
+    down = with_status(emulator, 2, 2)
+    report = tmp_path / "power.json"
+    report.write_text("{}")
+    run = runbook(emulator, "-e", "state=started", "-e", "max_changes=1", "-e",
+                  json.dumps({"phone_ids": down, "report_file": str(report)}))
+    assert run.rc == 2, run.text
+    written = json.loads(report.read_text())
+    assert written["changed_ids"] == [] and "more than max_changes=1; nothing was changed" in written["msg"]
+    assert emulator.stats()["power_writes"] == {}
+
+
+def test_runbook_says_one_phone_not_one_phones(emulator):
+    emulator.configure_power(boot_reads=1)
+    down = with_status(emulator, 2, 1)
+    run = runbook(emulator, "-e", "state=started", "-e", json.dumps({"phone_ids": down, "poll_interval": 1}))
+    assert run.rc == 0, run.text
+    assert "start 1 phone: 1 changed, 0 needed no change, 0 failed" in run.out
+    assert "start 1 of 1 phone (0 need no change, 0 cannot change)" in run.out
+    assert "1 phones" not in run.out

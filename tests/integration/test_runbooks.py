@@ -62,7 +62,7 @@ def test_assert_status_with_ids_and_a_wanted_status(emulator):
     run = runbook("assert_status", "-e", json.dumps({"phone_ids": ids, "wanted_status": "shut_down"}),
                   emulator=emulator)
     assert run.rc == 2
-    assert "1 of 5 phones are not shut_down (phone_ids (5 IDs)):" in run.out
+    assert "1 of 5 phones is not shut_down (phone_ids (5 IDs)):" in run.out
     assert "(no name) (404404404404404404): no status from the API - 42001 env not found" in run.out
 
 
@@ -94,7 +94,7 @@ def test_wait_for_status_with_no_wait_fails_when_a_phone_is_not_there_yet(emulat
     run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": shut_down, "wait_timeout": 0}),
                   emulator=emulator)
     assert run.rc == 2
-    assert "Timed out after 0 s (1 polls): 1 of 1 phones are not started" in run.out
+    assert "Timed out after 0 s (1 poll): 1 of 1 phone is not started" in run.out
     assert "All 1 phones" not in run.out
 
 
@@ -103,7 +103,7 @@ def test_wait_for_status_timeout_says_so_first_and_stays_short(emulator):
     run = runbook("wait_for_status", "-e", json.dumps({"phone_ids": late, "wait_timeout": 0}), emulator=emulator)
     assert run.rc == 2
     failure = run.out[run.out.index("fatal: "):]
-    assert '"msg": ["Timed out after 0 s (1 polls): 45 of 45 phones are not started' in failure  # said first
+    assert '"msg": ["Timed out after 0 s (1 poll): 45 of 45 phones are not started' in failure  # said first
     assert "... and 25 more: run with -e report_file=PATH to write all of them to a file" in failure
     assert len(run.out.splitlines()) < 80
 
@@ -186,7 +186,8 @@ def test_phone_ids_as_key_value_is_one_id_or_a_comma_separated_list(emulator, fo
     ids = started[:1] if form == "one" else started
     run = runbook("assert_status", "-e", "phone_ids=%s" % ",".join(ids), emulator=emulator)
     assert run.rc == 0, run.text
-    assert "All %d phones are started (phone_ids (%d IDs))" % (len(ids), len(ids)) in run.out
+    assert ("The phone is started (phone_ids (1 ID))" if form == "one" else
+            "All 3 phones are started (phone_ids (3 IDs))") in run.out
     assert emulator.request_bodies("/open/v1/phone/status") == [{"ids": ids}]
 
 
@@ -223,7 +224,7 @@ def test_duplicate_ids_are_checked_once(emulator):
     started = [i for i, s in emulator.true_status().items() if s == 0][:1]
     run = runbook("assert_status", "-e", "phone_ids=%s,%s" % (started[0], started[0]), emulator=emulator)
     assert run.rc == 0, run.text
-    assert "All 1 phones are started (phone_ids (1 IDs))" in run.out
+    assert "The phone is started (phone_ids (1 ID))" in run.out
 
 
 def test_phone_ids_and_phones_together_are_refused(emulator, fleet):
@@ -252,3 +253,40 @@ def test_wait_for_status_names_the_bad_value(emulator, bad, message):
     assert run.rc == 2
     assert message in run.out
     assert emulator.stats()["total_requests"] == 0
+
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
+def test_one_phone_is_counted_in_the_singular(emulator, name):
+    up = [i for i, s in emulator.true_status().items() if s == 0][:1]
+    run = runbook(name, "-e", "phone_ids=%s" % up[0], emulator=emulator)
+    assert run.rc == 0, run.text
+    assert "All 1 phone" not in run.out and "1 phones" not in run.out
+    assert re.search(r"The phone is started( after 1 poll\(s\))? \(phone_ids \(1 ID\)\)", run.out), run.out
+
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
+def test_a_run_that_passes_rewrites_a_stale_report_file(emulator, tmp_path, name):
+    up = [i for i, s in emulator.true_status().items() if s == 0][:2]
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"not_in_status": [{"id": "1"}]}))  # a previous run's
+    run = runbook(name, "-e", json.dumps({"phone_ids": up, "report_file": str(report)}), emulator=emulator)
+    assert run.rc == 0, run.text
+    written = json.loads(report.read_text())
+    assert written["not_in_status"] == [] and written["no_status"] == [] and written["targeted"] == 2
+    assert written["msg"] is None
+
+
+@pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
+def test_a_run_that_fails_reading_the_status_rewrites_a_stale_report_file(emulator, tmp_path, name):
+    up = [i for i, s in emulator.true_status().items() if s == 0][:2]
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"not_in_status": [], "msg": None}))  # a previous run's, which passed
+    emulator.queue_faults({"kind": "http", "status": 500, "path": "/open/v1/phone/status", "times": 50,
+                           "headers": {"Retry-After": "0"}})
+    given = {"phone_ids": up, "report_file": str(report), **({"wait_timeout": 0} if name == "wait_for_status" else {})}
+    run = runbook(name, "-e", json.dumps(given), emulator=emulator)
+    assert run.rc == 2, run.text
+    written = json.loads(report.read_text())
+    assert written["targeted"] == 2 and written["not_in_status"] == []
+    assert written["msg"].startswith("The run failed before the status of every phone was known: ")
+    assert "HTTP 500" in written["msg"]

@@ -229,7 +229,7 @@ def test_status_report_for_phone_ids(emulator, fleet):
                   emulator=emulator)
     assert run.rc == 2, run.text
     assert "GeeLark phones by status (phone_ids (3 IDs)): 3 phones" in run.out
-    assert "Thresholds not met: 1 phones are expired; max_expired is 0" in run.out
+    assert "Thresholds not met: 1 phone is expired; max_expired is 0" in run.out
     absent = runbook("status_report", "-i", fleet, "-e", "phone_ids=%s,404404404404404404" % ids[0],
                      emulator=emulator)
     assert absent.rc == 2
