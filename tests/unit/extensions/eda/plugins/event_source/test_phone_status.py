@@ -271,8 +271,10 @@ def test_an_empty_argument_counts_as_not_set_and_the_environment_applies(emulato
                        reads_at_least(emulator, a, 2))
     assert queue.events[0]["type"] == "initial"
     settings = phone_status.Settings(dict(token="", api_url=" ", app_id="", interval=1))
+    # The empty app_id is remembered only to say so when no credential is found at all.
     assert settings.client_settings.sources == {"token": "environment variable GEELARK_TOKEN",
-                                                "api_url": "environment variable GEELARK_API_URL"}
+                                                "api_url": "environment variable GEELARK_API_URL",
+                                                "app_id": "empty in the source's arguments"}
 
 
 @pytest.mark.parametrize("args, message", [
