@@ -118,7 +118,7 @@ def _empty_ones(sources):
         if where.startswith(EMPTY_IN):
             empty.setdefault(where[len(EMPTY_IN):], []).append(name)
     return "".join(": %s in %s %s empty" % ("the token" if names == ["token"] else " and ".join(names), place,
-                                             "was" if len(names) == 1 else "were")
+                                            "was" if len(names) == 1 else "were")
                    for place, names in empty.items())
 
 
