@@ -16,6 +16,7 @@ import threading
 from ._auth import sign_request
 from ._errors import MalformedResponseError
 from ._phones import FLOAT_TEXT
+from ._write import ChangeResult, WriteRules
 
 CALLBACK_GET_PATH = "/open/v1/callback/get"
 CALLBACK_SET_PATH = "/open/v1/callback/set"
@@ -71,9 +72,56 @@ def get_callback_url(transport):
     return url
 
 
-def set_callback_url(transport, url):
-    """Set the account's one callback URL. A write: never retried blindly (see the module)."""
-    return transport.post(CALLBACK_SET_PATH, {"url": url}, retry=False)
+class CallbackUrlChange(ChangeResult):
+    """The account's one callback URL, before and after a change (the target is the account)."""
+
+    TARGET = "callback_url"
+
+    def __init__(self, before, wanted):
+        super().__init__([self.TARGET])
+        self.before = before
+        self.wanted = wanted
+
+    @property
+    def after(self):
+        """The URL after the task; when uncertain, the URL that may have been set."""
+        return self.wanted if self.is_changed else self.before
+
+    def as_dict(self):
+        return dict(changed=self.is_changed, url=self.after, previous_url=self.before, uncertain=self.uncertain)
+
+    def diff(self):
+        return dict(before=dict(url=self.before), after=dict(url=self.after))
+
+    def failure_message(self):
+        failure = self.failures[self.TARGET]
+        verb = "may have been set" if failure["uncertain"] else "was not set"
+        return "The callback URL %s to %s: %s%s" % (verb, self.wanted, failure["msg"],
+                                                    "; run the task again to read it" if failure["uncertain"] else "")
+
+
+class CallbackUrlWrite(WriteRules):
+    """callback/set for the shared write path: one call; a lost answer is read back with callback/get."""
+
+    path = CALLBACK_SET_PATH
+    rounds = 1  # documented: the module reads the URL back instead of sending the write again
+    action = "the callback URL change"
+    reading = "the callback URL"
+
+    def __init__(self, transport, url):
+        self.transport = transport
+        self.url = url
+        self.now = None
+
+    def body(self, batch):
+        return {"url": self.url}
+
+    def read_back(self, result, targets):
+        self.now = get_callback_url(self.transport)
+        return set(targets) if self.now == self.url else set()
+
+    def where(self, result, target):
+        return "the callback URL still reads %s" % (self.now if self.now is not None else "as not set")
 
 
 def header(headers, name):
