@@ -9,6 +9,12 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+from ._app_lists import installable_apps as read_installable_apps
+from ._app_lists import installed_rows, read_per_phone
+from ._app_lists import team_apps as read_team_apps
+from ._apps import DEFAULT_POLL_INTERVAL as APP_POLL_INTERVAL
+from ._apps import DEFAULT_WAIT_TIMEOUT as APP_WAIT_TIMEOUT
+from ._apps import AppRun
 from ._errors import GeeLarkError
 from ._phones import fleet_status, list_phones, query_status
 from ._power import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PowerRun
@@ -63,6 +69,34 @@ class GeeLarkClient:
         return PowerRun(self.transport, self.concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, energy_saving=energy_saving,
                         max_changes=max_changes).run(ids, state)
+
+    def installed_apps(self, ids, package=None):
+        """An AppsReport of the apps installed on each phone (only `package`'s rows when given).
+
+        One request per phone per 100 apps, phones read in parallel; a phone the API refuses (42001,
+        42002) is a failure of that phone.
+        """
+        def read(transport, phone_id):
+            rows = installed_rows(transport, phone_id)
+            return rows if package is None else [row for row in rows if row["package"] == package]
+
+        return read_per_phone(self.transport, ids, self.concurrency, read)
+
+    def installable_apps(self, ids, name=None):
+        """An AppsReport of the apps installable on each phone, every version with its install status there."""
+        return read_per_phone(self.transport, ids, self.concurrency,
+                              lambda transport, phone_id: read_installable_apps(transport, phone_id, name))
+
+    def set_app(self, ids, package, state, version=None, version_id=None, check_mode=False, wait=True,
+                wait_timeout=APP_WAIT_TIMEOUT, poll_interval=APP_POLL_INTERVAL, max_changes=None):
+        """Install or remove a package on the phones (installed apps read first); an AppResult accounts for every ID."""
+        return AppRun(self.transport, self.concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
+                      poll_interval=poll_interval, max_changes=max_changes).run(ids, package, state, version=version,
+                                                                                version_id=version_id)
+
+    def team_apps(self):
+        """The team's app library, every page."""
+        return read_team_apps(self.transport)
 
     def callback_url(self):
         """The account's webhook callback URL, or None when none is set."""

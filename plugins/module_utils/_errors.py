@@ -49,6 +49,12 @@ API_CODES = {
     40016: ("this machine's IP address is not in the API whitelist", "add it in the GeeLark client's API settings"),
     40017: ("too many requests", _RUN_LATER),
     42001: ("cloud phone not found", "check the ID; the phone may have been deleted"),
+    42002: ("the cloud phone is not running", "start it first (geelark.cloudphone.geelark_phone_power)"),
+    42003: ("the app is already being installed", "wait for that install to finish"),
+    42004: ("a higher version of the app is installed; downgrades are refused",
+            "remove the app first (state: absent), then install the version wanted"),
+    42005: ("the app is not installed", "check the package name"),
+    42006: ("the app version does not exist", "check version or version_id (geelark_app_info with installable: true)"),
     47002: (
         "too many concurrent requests or no free devices",
         "other runs on the account may be using GeeLark's concurrency allowance: " + _RUN_LATER,

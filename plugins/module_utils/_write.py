@@ -15,6 +15,8 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import threading
+
 from ._errors import (
     APIError,
     AuthError,
@@ -24,6 +26,7 @@ from ._errors import (
     MalformedResponseError,
     RateLimitError,
 )
+from ._parallel import run_parallel
 from ._phones import chunked
 from ._transport import Cancelled
 
@@ -163,6 +166,7 @@ class WriteRules:
 
     path = ""
     batch_size = 1
+    parallel = False  # True: batches are independent and may be in flight together (one call per target)
     rounds = WRITE_ROUNDS
     accept_codes: frozenset = frozenset((0,))
     action = "the write"  # in messages: "the start may have been applied"
@@ -194,9 +198,10 @@ class WriteRules:
 class Writer:
     """Sends one kind of write to a set of targets and settles every answer into a ChangeResult."""
 
-    def __init__(self, transport, rules, log=None):
+    def __init__(self, transport, rules, log=None, concurrency=1):
         self.transport = transport
         self.rules = rules
+        self.concurrency = concurrency
         self._log = log
 
     def write(self, result, targets):
@@ -251,7 +256,12 @@ class Writer:
         return [t for t in targets if t in accepted]
 
     def _send(self, result, targets, accepted):
-        """One pass of writes over `targets`.
+        """One pass of writes over `targets`, in batches of rules.batch_size.
+
+        Batches go one after another, or `concurrency` at a time when the rules allow it
+        (rules.parallel: one call per target, where no batch depends on another). Either way no
+        batch is sent once one has met an error that every later call would meet (STOP) or an
+        answer that cannot be read; batches already in flight then still count.
 
         Returns ({target: error} to read back, the subset whose answer was unreadable, the error
         that stopped the writing or None).
@@ -259,40 +269,62 @@ class Writer:
         rules = self.rules
         settle: dict[str, GeeLarkError] = {}
         unreadable: set = set()
+        stop = cancelled = None
+        halt = threading.Event()
         batches = list(chunked(targets, rules.batch_size))
-        for position, batch in enumerate(batches):
-            try:
-                envelope = self.transport.post(rules.path, rules.body(batch), write=True,
-                                               accept_codes=rules.accept_codes)
-            except GeeLarkError as error:
-                outcome = write_outcome(error)
-                if outcome == LOST:
-                    settle.update((t, error) for t in batch)
-                    continue
-                if outcome == REFUSED:
-                    for target in batch:
-                        result.fail(target, error.code, str(error), error=error)
-                    continue
-                if outcome == UNREADABLE:
-                    settle.update((t, error) for t in batch)
-                    unreadable.update(batch)
-                else:
-                    for target in batch:
-                        result.fail(target, error.code, ("not sent: %s" if isinstance(error, Cancelled) else "%s")
-                                    % error, error=error)
-                for rest in batches[position + 1:]:
-                    for target in rest:
-                        result.fail(target, error.code, "not sent: %s" % error, error=error)
-                if isinstance(error, Cancelled):
-                    for target, cause in settle.items():
-                        result.fail(target, cause.code, "%s may have been applied; the run was cancelled before %s "
-                                    "was read: %s" % (rules.action, rules.reading, cause), uncertain=True, error=cause)
-                    raise
-                return settle, unreadable, error
-            taken = rules.accepted(result, batch, envelope)
-            accepted.update(taken)
-            result.accept(taken)
-        return settle, unreadable, None
+        if rules.parallel and self.concurrency > 1:
+            answers = run_parallel(lambda batch: self._post(batch, halt), batches, self.concurrency,
+                                   self.transport.stop_event)
+        else:
+            answers = (self._post(batch, halt) for batch in batches)
+        not_sent = []
+        for batch, envelope, error in answers:
+            if envelope is not None:
+                taken = rules.accepted(result, batch, envelope)
+                accepted.update(taken)
+                result.accept(taken)
+                continue
+            if error is None:  # not sent: a batch answered before it stopped the writing
+                not_sent.extend(batch)
+                continue
+            outcome = write_outcome(error)
+            if isinstance(error, Cancelled):
+                cancelled = cancelled or error
+            if outcome == LOST:
+                settle.update((t, error) for t in batch)
+            elif outcome == REFUSED:
+                for target in batch:
+                    result.fail(target, error.code, str(error), error=error)
+            elif outcome == UNREADABLE:
+                settle.update((t, error) for t in batch)
+                unreadable.update(batch)
+                stop = stop or error
+            else:
+                for target in batch:
+                    result.fail(target, error.code, ("not sent: %s" if isinstance(error, Cancelled) else "%s")
+                                % error, error=error)
+                stop = stop or error
+        for target in not_sent:
+            result.fail(target, stop.code, "not sent: %s" % stop, error=stop)
+        if cancelled is not None:
+            for target, cause in settle.items():
+                result.fail(target, cause.code, "%s may have been applied; the run was cancelled before %s "
+                            "was read: %s" % (rules.action, rules.reading, cause), uncertain=True, error=cause)
+            raise cancelled
+        return settle, unreadable, stop
+
+    def _post(self, batch, halt):
+        """Send one batch: (batch, envelope, None), (batch, None, error), or (batch, None, None) when not sent."""
+        if halt.is_set():
+            return batch, None, None
+        try:
+            envelope = self.transport.post(self.rules.path, self.rules.body(batch), write=True,
+                                           accept_codes=self.rules.accept_codes)
+        except GeeLarkError as error:
+            if write_outcome(error) in (UNREADABLE, STOP):
+                halt.set()
+            return batch, None, error
+        return batch, envelope, None
 
     def _debug(self, line):
         if self._log:

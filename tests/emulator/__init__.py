@@ -15,6 +15,8 @@ One module per concern:
   api.py        ApiCall (what a route handler gets), ApiFailure (an API code), required_ids
   routes.py     ROUTES: the API route table, one entry per endpoint
   phones.py     phone/list and phone/status;  power.py  phone/start and phone/stop
+  apps.py       app/list, installable/list, teamApp/list, install, uninstall (how they behave);
+  app_state.py  AppBook: the catalogue, the team library, app write settings, pending row changes
   callbacks.py  callback/get and callback/set, and send_callback (signs like GeeLark)
   auth.py       the token and signature schemes, and the secret-leak counter
   faults.py     FAULT_KINDS: each fault kind's keys, checks, help and player; the fault queue

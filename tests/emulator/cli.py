@@ -33,7 +33,7 @@ def _epilog() -> str:
                 lines += _wrap("%s%-7s %s" % (" " * 35, name if len(name) <= 7 else name + " ", kind.help), 43)
     lines += ["", "API endpoints (POST, authenticated like GeeLark's; --token, or --app-id with --api-key):"]
     for route in ROUTES:
-        lines += _wrap("  %-25s %s" % (route.path, route.summary), 28)
+        lines += _wrap("  %-29s %s" % (route.path, route.summary), 32)
     # argparse fills in %(prog)s; a per cent sign of the tables must stay one.
     lines.append("Example:  %(prog)s --phones 300 --token demo-token --url-file /tmp/geelark-url")
     return "\n".join(line.replace("%", "%%") for line in lines[:-1]) + "\n" + lines[-1] + "\n"
@@ -42,7 +42,8 @@ def _epilog() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="A GeeLark Open API emulator on 127.0.0.1 for trying playbooks safely: a deterministic "
-                    "fleet of phones behind /open/v1/phone/list, /status, /start and /stop.",
+                    "fleet of phones behind /open/v1/phone/list, /status, /start and /stop, and their apps "
+                    "behind /open/v1/app/list, /installable/list, /install and /uninstall.",
         epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phones", type=int, default=300, help="phones in the fleet (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1,

@@ -119,6 +119,47 @@ def _power(state: EmulatorState, body: Body) -> Any:
     return OK
 
 
+def _apps_set(state: EmulatorState, body: Body) -> Any:
+    try:
+        state.app_book.set_rows(state.phones, body["phones"])
+    except ValueError as exc:
+        raise ControlError("apps/set: %s" % exc) from None
+    return OK
+
+
+def _apps_configure(state: EmulatorState, body: Body) -> Any:
+    try:
+        state.app_book.configure(**body)
+    except ValueError as exc:
+        raise ControlError("apps/configure: %s" % exc) from None
+    return OK
+
+
+def _apps_catalogue(state: EmulatorState, body: Body) -> Any:
+    try:
+        state.app_book.set_catalogue(body["apps"])
+    except ValueError as exc:
+        raise ControlError("apps/catalogue: %s" % exc) from None
+    return OK
+
+
+def _apps_team(state: EmulatorState, body: Body) -> Any:
+    try:
+        state.app_book.set_team_apps(body["items"])
+    except ValueError as exc:
+        raise ControlError("apps/team: %s" % exc) from None
+    return OK
+
+
+def _apps_of(state: EmulatorState, body: Body) -> Any:
+    phone = state.phones.get(body["id"]) if isinstance(body["id"], str) else None
+    if phone is None:
+        raise ControlError("apps/of: no phone %r in the fleet" % (body["id"],))
+    return {"apps": [dict(row) for row in phone.get("apps", {}).values()]}
+
+
+APP_SETTINGS = ("install_reads", "uninstall_reads", "fail", "refuse", "keep_uninstalled", "list_needs_running")
+
 CONTROLS = (
     Control("stats", _stats, "", "request counters per path, API codes answered, peak requests in flight, busiest "
             "minute per path, status reads per phone, secret leaks", method="GET"),
@@ -152,6 +193,26 @@ CONTROLS = (
             "how start and stop behave: boot and stop length in status reads, phones busy with a task (43005); "
             "phones added (or created) `starting` boot like started ones, counted from their first status read; "
             "a status set by phones/status stays as set", keys=("boot_reads", "stop_reads", "busy", "idle", "refuse")),
+    Control("apps/set", _apps_set, '{"phones": {"<id>": {"<package>": {"versionName": "36.4.0", "installStatus": 1} '
+            "or null}}}", "set app rows directly (null removes one); the catalogue fills appVersionId, versionCode, "
+            "appName and appId from versionName (or appVersionId; neither: the newest); an app it does not offer "
+            "needs appVersionId and versionCode; a set row moves only when written again", keys=("phones",),
+            required=("phones",)),
+    Control("apps/configure", _apps_configure, '{"install_reads": k, "uninstall_reads": k, "fail": {"install" or '
+            '"uninstall": [ids]}, "refuse": {"install" or "uninstall": {id: code or null}}, "keep_uninstalled": '
+            'bool, "list_needs_running": bool}',
+            "how app writes behave: an install or uninstall finishes on the k-th app/list read after it (default 1); "
+            "fail lists the phones where they fail (2, 5; replaces that list); refuse scripts a code per phone; "
+            "keep_uninstalled keeps uninstalled rows as 4; list_needs_running makes app/list answer 42002 for a "
+            "phone not running", keys=APP_SETTINGS),
+    Control("apps/catalogue", _apps_catalogue, '{"apps": [{"id", "appName", "appIcon", "packageName", '
+            '"appVersionInfoList": [{"id", "versionCode", "versionName"}, ...]}, ...]}',
+            "replace the catalogue installable/list offers and app/install takes version IDs from",
+            keys=("apps",), required=("apps",)),
+    Control("apps/team", _apps_team, '{"items": [{"id", "appName", "versionId", ...}, ...]}',
+            "replace the team library teamApp/list serves", keys=("items",), required=("items",)),
+    Control("apps/of", _apps_of, '{"id": "<phone id>"}', 'that phone\'s app rows: {"apps": [...]}, in install order',
+            keys=("id",), required=("id",)),
 )
 _BY_ROUTE = {(control.method, CONTROL_PREFIX + control.name): control for control in CONTROLS}
 

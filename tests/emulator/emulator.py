@@ -58,7 +58,7 @@ class Emulator:
             return self.state.stats()
 
     def reset(self):
-        """Zero the counters, drop queued faults, put the pager back (the fleet and power settings stay)."""
+        """Zero the counters, drop queued faults, put the pager back (the fleet, apps, catalogue and settings stay)."""
         with self.state.lock:
             self.state.reset()
 
@@ -106,6 +106,39 @@ class Emulator:
         """How many times the status endpoint has been asked about this phone."""
         with self.state.lock:
             return self.state.status_reads[phone_id]
+
+    def set_apps(self, apps):
+        """Set app rows directly: {phone_id: {package: {"versionName": "36.4.0", "installStatus": 1} or None}}.
+
+        The catalogue fills appVersionId, versionCode, appName and appId for the versionName (or appVersionId;
+        neither: the newest version); a version it does not offer needs appVersionId and versionCode in the
+        row (ValueError otherwise); None removes the row. All is checked before anything changes.
+        """
+        with self.state.lock:
+            self.state.app_book.set_rows(self.state.phones, apps)
+
+    def configure_apps(self, install_reads=None, uninstall_reads=None, fail=None, refuse=None, keep_uninstalled=None,
+                       list_needs_running=None):
+        """How app writes behave; a setting left None stays as it is (see AppBook.configure and apps.py)."""
+        with self.state.lock:
+            self.state.app_book.configure(install_reads=install_reads, uninstall_reads=uninstall_reads, fail=fail,
+                                          refuse=refuse, keep_uninstalled=keep_uninstalled,
+                                          list_needs_running=list_needs_running)
+
+    def set_catalogue(self, apps):
+        """Replace the catalogue (installable/list item shape; versionCode an int or its digits as text)."""
+        with self.state.lock:
+            self.state.app_book.set_catalogue(apps)
+
+    def set_team_apps(self, items):
+        """Replace the team library teamApp/list serves."""
+        with self.state.lock:
+            self.state.app_book.set_team_apps(items)
+
+    def apps_of(self, phone_id):
+        """Copies of the phone's app rows, in install order (KeyError for a phone not in the fleet)."""
+        with self.state.lock:
+            return [dict(row) for row in self.state.phones[phone_id].get("apps", {}).values()]
 
     def true_status(self):
         with self.state.lock:

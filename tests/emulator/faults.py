@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, NamedTuple, Optional
 
 from .checks import ControlError, is_number, is_whole
-from .routes import API_PATHS, LIST_PATH, STATUS_PATH
+from .routes import API_ROUTES, LIST_PATH, STATUS_PATH
 from .state import EmulatorState
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ FAULT_KINDS: Dict[str, FaultKind] = {
     "mutate": FaultKind(_keys("add", "delete"), _play_mutate,
                         "add (phone objects), delete (IDs): change the fleet, then answer"),
     "lose_answer": FaultKind(_keys("status"), _play_lose_answer,
-                             "status: apply a start or stop, then drop the connection (or answer that HTTP "
-                             "status): a write whose answer was lost"),
+                             "status: apply the request (a start, stop, app install...), then drop the "
+                             "connection (or answer that HTTP status): a write whose answer was lost"),
     "fail_detail": FaultKind(_keys("ids", "code", "msg"), _answers_normally,
                              'ids (required), code (default 42001), msg (default "env not found"): a normal status '
                              "answer, except those phones come back in failDetails with that code (status path "
@@ -150,9 +150,9 @@ def check_fault(fault: Any) -> Fault:
     missing = FAULT_REQUIRED.get(kind, set()) - set(fault)
     if missing:
         raise ControlError("fault kind %r needs %s" % (kind, ", ".join(sorted(missing))))
-    if "path" in fault and fault["path"] not in API_PATHS:
+    if "path" in fault and fault["path"] not in API_ROUTES:
         raise ControlError("fault path %r is not an API path of the emulator (%s)"
-                           % (fault["path"], ", ".join(API_PATHS)))
+                           % (fault["path"], ", ".join(API_ROUTES)))
     only = FAULT_ONLY_PATH.get(kind)
     if only is not None and fault.get("path", only) != only:
         raise ControlError("fault kind %r plays only on path %s, got %r" % (kind, only, fault["path"]))

@@ -93,6 +93,7 @@ def _matches(phone: Phone, body: Dict[str, Any]) -> bool:
 
 def _list_item(phone: Phone) -> Phone:
     item = dict(phone)
+    item.pop("apps", None)  # the phone's app rows (apps.py): served by app/list, never part of a list item
     if item["status"] == 3:  # the list endpoint documents only 0-2; expiry shows on /phone/status
         item["status"] = 2
     return item

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, NamedTuple
 
 from .api import ApiCall
+from .apps import app_install, app_list, app_uninstall, installable_list, team_app_list
 from .callbacks import callback_get, callback_set
 from .phones import phone_list, phone_status
 from .power import phone_start, phone_stop
@@ -25,6 +26,11 @@ START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
 CALLBACK_GET_PATH = "/open/v1/callback/get"
 CALLBACK_SET_PATH = "/open/v1/callback/set"
+APP_LIST_PATH = "/open/v1/app/list"
+APP_INSTALLABLE_PATH = "/open/v1/app/installable/list"
+APP_TEAM_PATH = "/open/v1/app/teamApp/list"
+APP_INSTALL_PATH = "/open/v1/app/install"
+APP_UNINSTALL_PATH = "/open/v1/app/uninstall"
 
 
 class Route(NamedTuple):
@@ -33,7 +39,7 @@ class Route(NamedTuple):
     summary: str  # what it does, for --help
 
 
-ROUTES = (
+PHONE_ROUTES = (
     Route(LIST_PATH, phone_list, "phones a page at a time (page, pageSize), filtered by group, name, tags, IDs..."),
     Route(STATUS_PATH, phone_status, "the true status of up to 100 phone IDs, in its own order"),
     Route(START_PATH, phone_start, "start up to 200 phones: starting at once, started after boot_reads reads"),
@@ -41,5 +47,20 @@ ROUTES = (
     Route(CALLBACK_GET_PATH, callback_get, "the account's callback URL (51001 until one is set)"),
     Route(CALLBACK_SET_PATH, callback_set, "set the account's one callback URL"),
 )
+APP_ROUTES = (
+    Route(APP_LIST_PATH, app_list, "the apps installed on one phone (envId), a page at a time; each call is one app "
+          "read, which finishes installs and uninstalls"),
+    Route(APP_INSTALLABLE_PATH, installable_list, "the catalogue (name: search), each version's install status on "
+          "one phone (-1: not installed)"),
+    Route(APP_TEAM_PATH, team_app_list, "the team library, up to 200 items a page"),
+    Route(APP_INSTALL_PATH, app_install, "install a catalogue version (appVersionId) on a running phone: installing "
+          "(0), installed (1) or failed (2) after install_reads app/list reads"),
+    Route(APP_UNINSTALL_PATH, app_uninstall, "uninstall a package from a running phone: uninstalling (3), removed "
+          "(or 4, or failed 5) after uninstall_reads app/list reads"),
+)
+ROUTES = PHONE_ROUTES + APP_ROUTES
+# Every path served (and a fault may name) is a key of API_ROUTES. API_PATHS keeps the phone and
+# callback paths it has always named; APP_PATHS names the app routes.
 API_ROUTES: Dict[str, Route] = {route.path: route for route in ROUTES}
-API_PATHS = tuple(API_ROUTES)
+API_PATHS = tuple(route.path for route in PHONE_ROUTES)
+APP_PATHS = tuple(route.path for route in APP_ROUTES)

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Counter, DefaultDict, Deque, Dict, List, Optional, Set, Tuple
 
+from .app_state import AppBook
 from .checks import is_whole
 from .fleet import Phone, make_phone
 
@@ -46,6 +47,9 @@ class EmulatorState:
         self.refuse: Dict[str, Dict[str, int]] = {"start": {}, "stop": {}}
         self.live_view_secret = "lv%032x" % random.Random(seed * 7 + 3).getrandbits(128)
         self.callback_url: Optional[str] = None  # the account's one webhook URL (callback/set)
+        # Apps: the catalogue, the team library, app write settings and pending row changes (apps.py);
+        # each phone's installed apps are its "apps" rows. Like the fleet, they outlive reset().
+        self.app_book = AppBook()
         # Phones created `starting` boot like started ones: counted from their first status read, so
         # a boot_reads set before that read applies (see count_status_read).
         self.cold_boot = set(phone_id for phone_id, phone in self.phones.items() if phone.get("status") == 1)
@@ -93,6 +97,11 @@ class EmulatorState:
         self.bodies: List[Tuple[str, bytes]] = []
         self.power_writes: Counter[str] = collections.Counter()
         self.largest_write_batch = 0
+        # App routes, per phone: install and uninstall requests naming it, app/list and installable/list reads.
+        self.app_installs: Counter[str] = collections.Counter()
+        self.app_uninstalls: Counter[str] = collections.Counter()
+        self.app_list_reads: Counter[str] = collections.Counter()
+        self.installable_reads: Counter[str] = collections.Counter()
         self.faults.clear()
 
     def stats(self):
@@ -110,6 +119,10 @@ class EmulatorState:
             "phones": len(self.phones),
             "power_writes": dict(self.power_writes),
             "largest_write_batch": self.largest_write_batch,
+            "app_installs": dict(self.app_installs),
+            "app_uninstalls": dict(self.app_uninstalls),
+            "app_list_reads": dict(self.app_list_reads),
+            "installable_reads": dict(self.installable_reads),
         }
 
     def apply_transitions(self):
