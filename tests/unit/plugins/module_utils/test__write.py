@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import (
@@ -121,6 +123,67 @@ def test_accepted_batches_are_kept_when_a_later_batch_stops_the_writing():
     assert all("403" in f["msg"] and f["uncertain"] is False for f in failures)
     assert [f["msg"].startswith("not sent: ") for f in failures] == [False, False, True, True]
     assert result.uncertain is False
+
+
+class PerTargetTransport:
+    """Answers a write to one target by its script: an envelope, an error, or a callable run first (to block)."""
+
+    def __init__(self, script):
+        self.script = script
+        self.stop_event = threading.Event()
+        self.sent = []
+        self._lock = threading.Lock()
+
+    def post(self, path, body, write=False, accept_codes=frozenset((0,))):
+        target = body["ids"][0]
+        with self._lock:
+            self.sent.append(target)
+        answer = self.script.get(target, ok())
+        if callable(answer):
+            answer = answer()
+        if isinstance(answer, dict):
+            return answer
+        raise answer  # pylint: disable=raising-bad-type  # not a dict, so one of the scripted exceptions
+
+
+class OneByOne(ThingWrite):
+    batch_size = 1
+    parallel = True
+
+
+def test_one_call_per_target_writes_go_out_together_up_to_the_concurrency():
+    together = threading.Barrier(3, timeout=30)  # broken (an error) unless three calls are in flight at once
+
+    def meet():
+        together.wait()
+        return ok()
+
+    transport = PerTargetTransport(dict((t, meet) for t in "abc"))
+    result = ChangeResult(list("abcd"))
+    accepted = Writer(transport, OneByOne(), concurrency=3).write(result, list("abcd"))
+    assert accepted == list("abcd") and result.failure_list() == []
+    assert sorted(transport.sent) == list("abcd")
+
+
+def test_a_parallel_write_stopped_by_one_target_sends_nothing_more_and_keeps_what_was_in_flight():
+    refused = threading.Event()
+
+    def slow_ok():
+        assert refused.wait(30)  # "a" is still in flight when "b" is refused
+        return ok()
+
+    def refuse():
+        refused.set()
+        return AuthError("GeeLark API error: signature", code=40003)
+
+    transport = PerTargetTransport({"a": slow_ok, "b": refuse})
+    result = ChangeResult(list("abcde"))
+    accepted = Writer(transport, OneByOne(), concurrency=2).write(result, list("abcde"))
+    assert accepted == ["a"] and result.changed_ids() == ["a"]
+    assert sorted(transport.sent) == ["a", "b"]  # c, d and e are never sent
+    failures = dict((f["id"], f) for f in result.failure_list())
+    assert failures["b"]["code"] == 40003 and not failures["b"]["msg"].startswith("not sent")
+    assert all(failures[t]["msg"].startswith("not sent: ") and failures[t]["code"] == 40003 for t in "cde")
 
 
 def test_a_batch_refused_by_the_api_fails_alone_and_the_next_batches_go_out():

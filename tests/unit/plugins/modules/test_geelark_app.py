@@ -193,3 +193,66 @@ def test_bad_options_are_refused_with_a_clear_message(emulator, run):
     assert absent["failed"] is True and "state=absent removes every version" in absent["msg"]
     assert emulator.stats()["total_requests"] == 0
 
+
+
+def test_without_wait_the_writes_are_reported_under_way(emulator, run):
+    missing, has = started(emulator, 2)
+    emulator.set_apps({has: {TIKTOK: {"versionName": "36.4.0"}}})
+    result = run(ids=[missing], version="36.5.4", wait=False)
+    assert result["changed_ids"] == [missing] and by_id(result)[missing]["status"] == "installing"
+    assert emulator.stats()["app_list_reads"] == {missing: 1}  # read once, never polled
+    removed = run(ids=[has], state="absent", wait=False)
+    assert by_id(removed)[has]["status"] == "uninstalling"
+
+
+def test_an_uninstall_that_fails_on_the_phone_and_one_found_under_way(emulator, run):
+    failing, other = started(emulator, 2)
+    emulator.set_apps({failing: {TIKTOK: {"versionName": "36.4.0"}},
+                       other: {TIKTOK: {"versionName": "36.4.0", "installStatus": 3, "settleReads": 2}}})
+    emulator.configure_apps(fail={"uninstall": [failing]})
+    result = run(ids=[failing, other], state="absent")
+    assert result["changed_ids"] == [failing] and emulator.stats()["app_uninstalls"] == {failing: 1}
+    failure, = result["failures"]
+    assert failure["id"] == failing and "installStatus 5" in failure["msg"]
+    assert by_id(result)[other]["status"] == "uninstalled"
+
+
+def test_phones_mid_change_the_other_way_fail_without_a_write(emulator, run):
+    installing, uninstalling = started(emulator, 2)
+    emulator.set_apps({installing: {TIKTOK: {"versionName": "36.4.0", "installStatus": 0}},
+                       uninstalling: {TIKTOK: {"versionName": "36.4.0", "installStatus": 3}}})
+    absent = run(ids=[installing], state="absent")
+    assert "being installed" in absent["failures"][0]["msg"]
+    present = run(ids=[uninstalling], version="36.5.4")
+    assert "being uninstalled" in present["failures"][0]["msg"]
+    assert emulator.stats()["app_installs"] == {} and emulator.stats()["app_uninstalls"] == {}
+
+
+def test_a_phone_the_api_says_is_not_running_names_the_power_module(emulator, run):
+    phone, = started(emulator, 1)
+    emulator.configure_apps(list_needs_running=True, refuse={"install": {phone: 42006}})
+    down = [i for i, s in emulator.true_status().items() if s == 2][0]
+    result = run(ids=[phone, down], version="36.5.4")
+    failures = dict((f["id"], f) for f in result["failures"])
+    assert failures[down]["code"] == 42002 and "geelark_phone_power" in failures[down]["msg"]
+    assert failures[phone]["code"] == 42006  # refused by the API: that phone fails with the API's code
+    assert emulator.stats()["app_installs"] == {phone: 1}
+
+
+def test_a_phone_lost_while_waiting_fails_and_the_others_arrive(emulator, run):
+    gone, stays = started(emulator, 2)
+    emulator.configure_apps(install_reads=2)
+    emulator.queue_faults({"kind": "code", "code": 42001, "path": "/open/v1/app/list", "skip": 3})
+    result = run(ids=[gone, stays], version="36.5.4")
+    assert result["changed_ids"] == [gone, stays]
+    failure, = result["failures"]
+    assert failure["code"] == 42001 and "lost while waiting" in failure["msg"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"package": " com.x"}, "package must be a package name"),
+    ({"version": " "}, "version must be a non-empty string"),
+])
+def test_bad_values_are_named(emulator, run, args, message):
+    result = run(ids=started(emulator, 1), **args)
+    assert result["failed"] is True and message in result["msg"]
