@@ -305,25 +305,13 @@ api_calls:
   sample: {"requests": 3, "retries": 0, "rate_limited": 0, "over_concurrency_cap": 0, "peak_parallel": 2,
            "seconds_waiting_for_budget": 0.0, "seconds": 0.412}
 error:
-  description: Details of the API error that failed the task.
+  description:
+    - Details of the API error that failed the task before it could account for every phone, under
+      the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (endpoint,
+      code, trace_id, http_status, attempts).
   returned: when the API call failed
   type: dict
-  contains:
-    endpoint:
-      description: The API path that failed.
-      type: str
-    code:
-      description: The API code, when the API answered one.
-      type: int
-    trace_id:
-      description: The request's traceId, to quote to GeeLark support.
-      type: str
-    http_status:
-      description: The HTTP status, for transport failures.
-      type: int
-    attempts:
-      description: How many attempts were made.
-      type: int
+  sample: {"endpoint": "/open/v1/app/list", "code": 40003, "trace_id": "2C1F1A5B8E0D4F6A"}
 """
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.modules import (
+    geelark_app,
+    geelark_app_info,
     geelark_phone_power,
     geelark_phone_status,
     geelark_webhook,
@@ -60,9 +62,16 @@ def test_power_and_status_document_the_error_and_phone_id_results_alike():
     pytest.param(geelark_phone_status, {"ids": 1}, id="status"),
     pytest.param(geelark_phone_power, {"ids": 1, "state": "started", "wait": False}, id="power"),
     pytest.param(geelark_webhook, {}, id="webhook"),
+    pytest.param(geelark_app, {"ids": 1, "package": "com.zhiliaoapp.musically", "wait": False}, id="app"),
+    pytest.param(geelark_app_info, {"ids": 1}, id="app_info"),
 ])
 def test_every_api_calls_key_a_module_returns_is_documented(emulator, run_module, module, args):
     if "ids" in args:
         args = dict(args, ids=list(emulator.true_status())[:args["ids"]])
     result = run_module(module.main, **args)
     assert set(result["api_calls"]) == documented_keys(module, "api_calls")
+
+
+@pytest.mark.parametrize("module", [geelark_phone_power, geelark_app, geelark_app_info], ids=lambda m: m.__name__)
+def test_the_error_result_is_documented_by_every_module_that_returns_it(module):
+    assert documented_keys(module, "error") == {"endpoint", "code", "trace_id", "http_status", "attempts"}
