@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import time
 
-from ._app_lists import installable_apps, installed_rows, read_per_phone
-from ._errors import ConfigError, GeeLarkError
+from ._app_lists import PER_PHONE_CODES, installable_apps, installed_rows, per_phone_message, read_per_phone
+from ._errors import APIError, ConfigError, GeeLarkError
 from ._phones import normalize_ids, query_status, status_name
 from ._write import (
     ChangeResult,
@@ -233,11 +233,13 @@ class AppRun:
                 result.outcome[phone_id] = "already"
             else:
                 maybe.append(phone_id)
-        if maybe:
-            self._resolve(result, wanted, maybe)
-            result.planned_version = wanted.name
+        if maybe and not self._resolve(result, wanted, maybe):
+            maybe = []  # every phone that needed the version failed while it was looked up
+        result.planned_version = wanted.name
         to_install = []
         for phone_id in maybe:
+            if phone_id in result.failures:
+                continue
             row = result.rows.get(phone_id)
             if result.status_of(phone_id) in ON_PHONE:
                 code = _whole(row.get("version_code"))
@@ -257,12 +259,25 @@ class AppRun:
     def _resolve(self, result, wanted, phones):
         """Find the wanted version's ID and code in installable/list of the first phone that needs it.
 
+        Returns False when every one of `phones` failed while being asked (each is then a failure).
+
         A version name may match several entries (a name search also returns look-alikes, and an
         uploaded build may repeat a shop version): several matches, or none, fail the run before
         any write, listing what was found. Never a guess.
         """
-        phone_id = phones[0]
-        apps = [app for app in installable_apps(self.transport, phone_id) if app.get("package") == result.package]
+        for phone_id in phones:
+            try:
+                offered = installable_apps(self.transport, phone_id)
+                break
+            except APIError as error:
+                if error.code not in PER_PHONE_CODES:
+                    raise
+                # That phone went away or stopped since it was read: it fails, the next one is asked.
+                result.fail(phone_id, error.code, _read_failure({"code": error.code, "msg": per_phone_message(error)}),
+                            error=error)
+        else:
+            return False
+        apps = [app for app in offered if app.get("package") == result.package]
         versions = [(app, v) for app in apps for v in app.get("versions") or []]
         if wanted.id is not None:
             found = [(app, v) for app, v in versions if v.get("id") == wanted.id]
@@ -277,7 +292,7 @@ class AppRun:
             wanted.id = version.get("id")
             wanted.name = version.get("version_name")
             wanted.code = _whole(version.get("version_code"))
-            return
+            return True
         listed = ", ".join("%s (version_id %s, app %s)" % (v.get("version_name"), v.get("id"), app.get("name"))
                            for app, v in versions[:20]) or "none"
         if found:

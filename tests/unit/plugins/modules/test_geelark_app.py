@@ -256,3 +256,13 @@ def test_a_phone_lost_while_waiting_fails_and_the_others_arrive(emulator, run):
 def test_bad_values_are_named(emulator, run, args, message):
     result = run(ids=started(emulator, 1), **args)
     assert result["failed"] is True and message in result["msg"]
+
+
+def test_the_version_is_looked_up_on_the_next_phone_when_the_first_cannot_answer(emulator, run):
+    first, second = started(emulator, 2)
+    emulator.queue_faults({"kind": "code", "code": 42002, "path": INSTALLABLE_PATH})
+    result = run(ids=[first, second], version="36.5.4")
+    assert result["changed_ids"] == [second] and emulator.stats()["app_installs"] == {second: 1}
+    failure, = result["failures"]
+    assert failure["id"] == first and failure["code"] == 42002 and "geelark_phone_power" in failure["msg"]
+    assert len(emulator.request_bodies(INSTALLABLE_PATH)) == 2
