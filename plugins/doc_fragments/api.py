@@ -77,7 +77,9 @@ options:
         requests beyond it wait for their turn. V(0) turns pacing off.
       - With O(rate_limit_scope=machine), the budget is shared by every process of this user on
         this machine that calls the same account at the same O(api_url) (forks, parallel
-        C(ansible-playbook) and C(ansible-inventory) runs, cron and AWX jobs side by side).
+        C(ansible-playbook) and C(ansible-inventory) runs, cron jobs side by side). With
+        O(rate_limit_scope=shared), by every machine, container and AWX job that uses the same
+        Redis or Valkey server (O(rate_limit_url)).
       - GeeLark documents 200 requests a minute per API, and locks the API for two hours when
         the hourly limit is exceeded (40014).
       - After a rate limit answer (40007), the run lowers its budget for that endpoint to what got
@@ -96,9 +98,43 @@ options:
       - The file is never opened through a symbolic link; a link, FIFO, file of another user or
         file with other hard links at its path makes the run warn and keep a budget of its own.
       - V(process) gives each process a budget of its own, as if it were alone.
+      - V(shared) shares it between every process on every machine and container that uses the same
+        O(rate_limit_url) (AWX and Automation Platform jobs, execution nodes, container groups). Each
+        request books its slot with one script call to that Redis or Valkey server, which uses its own
+        clock, so nodes whose clocks differ agree. The keys are named by a hash of the account and URL
+        (no secret), hold only times and expire when idle. Needs the Python library C(redis) on the
+        node that runs the task (controller for the inventory plugin and the event source).
+      - With V(shared), when the server cannot be reached or fails, the run warns once and keeps the
+        V(machine) budget at O(rate_limit) divided by O(rate_limit_nodes) instead; it tries the server
+        again a minute later. No task fails because the server is down, and no run goes unthrottled.
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_SCOPE) is used.
     type: str
-    choices: [machine, process]
+    choices: [machine, process, shared]
     default: machine
+  rate_limit_url:
+    description:
+      - The Redis or Valkey server that holds the budget of O(rate_limit_scope=shared), for example
+        V(redis://redis.example.com:6379/0), V(rediss://redis.example.com:6380/0) (TLS) or
+        V(unix:///run/redis/redis.sock). Used only with O(rate_limit_scope=shared).
+      - A password may be given in the URL (V(redis://:PASSWORD@host:6379/0), or
+        V(redis://USER:PASSWORD@host:6379/0) with an ACL user) or in O(rate_limit_password), not in both.
+        Messages name the server with the user part of the URL masked.
+      - Use one server (a primary); Redis Cluster is not supported.
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_URL) is used.
+    type: str
+  rate_limit_password:
+    description:
+      - Password of the O(rate_limit_url) server, when the URL holds none.
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_PASSWORD) is used.
+    type: str
+  rate_limit_nodes:
+    description:
+      - While the O(rate_limit_url) server cannot be used, each run allows itself O(rate_limit) divided by
+        this number of requests a minute per endpoint (rounded down, at least one), in the V(machine) budget.
+      - Set it to the most machines or containers that run against the account at the same time, so
+        that together they stay within O(rate_limit).
+    type: int
+    default: 4
   rate_limit_wait:
     description:
       - Seconds one request may spend waiting for the API's limits before it fails, in total over
@@ -140,4 +176,13 @@ options:
   api_key:
     env:
       - name: GEELARK_API_KEY
+  rate_limit_scope:
+    env:
+      - name: GEELARK_RATE_LIMIT_SCOPE
+  rate_limit_url:
+    env:
+      - name: GEELARK_RATE_LIMIT_URL
+  rate_limit_password:
+    env:
+      - name: GEELARK_RATE_LIMIT_PASSWORD
 """

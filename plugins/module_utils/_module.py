@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule, env_fallback, missing_required_lib
 
 from ._client import GeeLarkClient
-from ._settings import API_OPTIONS, ClientSettings, resolve
+from ._settings import API_OPTIONS, ClientSettings, is_unset, resolve
 from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 # Where a value given to the module came from, as advice names it.
@@ -26,8 +26,14 @@ _FROM_ENVIRONMENT: set = set()
 
 
 def _env_fallback(name):
-    """env_fallback that remembers it was used, so errors can say where a credential came from."""
+    """env_fallback that remembers it was used, so errors can say where a credential came from.
+
+    A variable set but empty (AWX injects a blank credential field so) counts as not set: it never
+    reaches AnsibleModule's checks, where an empty GEELARK_RATE_LIMIT_SCOPE would fail its choices.
+    """
     value = env_fallback(name)
+    if is_unset(value):
+        raise AnsibleFallbackNotFound
     _FROM_ENVIRONMENT.add(name)
     return value
 

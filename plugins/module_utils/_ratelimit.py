@@ -17,6 +17,11 @@ No slot is booked more than one window ahead, and the threads of one process tak
 and wait (one booked slot per endpoint at a time), so a process killed while its threads wait
 leaves at most one unused slot per endpoint, which expires with the window; and a grant further
 ahead than one window can only come from a clock that was set back since, so it is forgotten.
+
+With scope `shared` the same rule runs in a Redis or Valkey server (_shared_budget), for every
+node and container. While that server cannot be used, each client keeps the machine budget at its
+share of the budget (rate_limit / rate_limit_nodes), never none, and tries the server again a
+window later.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import os
 import stat
 import threading
 import time
+import typing
 from urllib.parse import urlsplit
 
 try:
@@ -43,7 +49,8 @@ WINDOW_SECONDS = 61.0
 
 SCOPE_MACHINE = "machine"
 SCOPE_PROCESS = "process"
-SCOPES = (SCOPE_MACHINE, SCOPE_PROCESS)
+SCOPE_SHARED = "shared"
+SCOPES = (SCOPE_MACHINE, SCOPE_PROCESS, SCOPE_SHARED)
 
 # Where the shared budget files live; tests and unusual hosts point it elsewhere.
 ENV_BUDGET_DIR = "GEELARK_RATE_BUDGET_DIR"
@@ -304,7 +311,8 @@ def budget_file_name(identity, api_url, endpoint):
 
 
 class RateLimiter:
-    """One budget per endpoint for a client: shared by this user's processes, or this process's own.
+    """One budget per endpoint for a client: in a server every node shares, shared by this user's processes, or
+    this process's own.
 
     `identity` names the account (never shown or stored as is); `budget_dir` None means the
     default directory. When the shared directory or locking is unusable, the limiter falls back to
@@ -312,15 +320,24 @@ class RateLimiter:
     budget for one endpoint after the API said it was over its limit, for one window: a long-lived
     client (the event source) gets its full budget back once the API's minute has passed.
 
+    Scope `shared` keeps the budgets in `server` (a _shared_budget.BudgetServer). While it fails,
+    each endpoint has a stand-in: the machine budget (else one of this process) at `per_minute //
+    nodes` (at least 1), so the nodes together stay within the budget; `warn` is called once. A
+    window after the failure the server is tried again, and told what the stand-in let through.
+
     `turn(endpoint)` is the lock the threads of this process take turns with to book a slot and
     wait for it (see the module docstring); `reserve(endpoint, max_wait)` books one.
     """
 
     def __init__(self, per_minute, scope=SCOPE_PROCESS, identity="", api_url="", budget_dir=None,
-                 clock=time.monotonic, wall_clock=time.time, warn=None, window=WINDOW_SECONDS):
+                 clock=time.monotonic, wall_clock=time.time, warn=None, window=WINDOW_SECONDS, server=None, nodes=1):
         self.per_minute = per_minute
         self.scope = scope
         self.window = window
+        if scope == SCOPE_SHARED and server is None:
+            raise ValueError("scope shared needs a server")
+        self.server: typing.Any = server if scope == SCOPE_SHARED else None
+        self.nodes = max(1, int(nodes))
         self._identity = identity
         self._api_url = api_url
         self._budget_dir = budget_dir
@@ -328,10 +345,26 @@ class RateLimiter:
         self._wall_clock = wall_clock
         self._warn = warn
         self._budgets: dict = {}
+        self._standins: dict = {}  # endpoint -> the budget used while the server fails
+        self._server_failed_at = None  # on `clock`
         self._limits: dict = {}  # endpoint -> (lowered budget, until when on `clock`)
         self._turns: dict = {}
         self._lock = threading.Lock()
         self.fallback_reason = None
+
+    @property
+    def share(self):
+        """Requests a minute one node allows itself while the shared server cannot be used."""
+        return max(1, self.per_minute // self.nodes)
+
+    @property
+    def server_down(self):
+        """True while the shared server failed less than a window ago: the stand-in budgets apply."""
+        with self._lock:
+            return self._server_is_down()
+
+    def _server_is_down(self):
+        return self._server_failed_at is not None and self._clock() - self._server_failed_at < self.window
 
     def limit(self, endpoint):
         """The current budget for the endpoint (requests per minute)."""
@@ -340,12 +373,11 @@ class RateLimiter:
 
     def _current_limit(self, endpoint):
         lowered = self._limits.get(endpoint)
-        if lowered is None:
-            return self.per_minute
-        if self._clock() >= lowered[1]:
+        if lowered is not None and self._clock() >= lowered[1]:
             del self._limits[endpoint]  # a window without refusal has passed
-            return self.per_minute
-        return lowered[0]
+            lowered = None
+        limit = self.per_minute if lowered is None else lowered[0]
+        return min(limit, self.share) if self._server_is_down() else limit
 
     def shrink(self, endpoint, per_minute):
         """Allow at most `per_minute` (at least 1) on the endpoint for the next window."""
@@ -379,6 +411,8 @@ class RateLimiter:
         self.shrink(endpoint, self._use(endpoint, lambda budget: budget.refuse()))
 
     def _use(self, endpoint, action):
+        if self.server is not None:
+            return self._use_server(endpoint, action)
         with self._lock:
             budget = self._budgets.get(endpoint)
             if budget is None:
@@ -392,6 +426,65 @@ class RateLimiter:
                                                                      window=self.window)
                 self._fall_back("%s: %s" % (budget_path_hint(self._budget_dir), exc))
         return action(budget)
+
+    def _use_server(self, endpoint, action):
+        """The action on the server's budget; on the endpoint's stand-in while the server fails."""
+        with self._lock:
+            down = self._server_is_down()
+            budget = self._budgets.get(endpoint)
+            if budget is None:
+                budget = self._budgets[endpoint] = self.server.budget(self._identity, self._api_url, endpoint,
+                                                                      self.per_minute, self.window)
+            standin = self._standins.get(endpoint)
+        if not down:
+            try:
+                if standin is not None:  # back after a failure: what the stand-in let through still counts
+                    budget.carry(standin.ages())
+                answer = action(budget)
+            except OSError as exc:
+                with self._lock:
+                    self._server_failed_at = self._clock()
+                self._server_failed(str(exc))
+            else:
+                with self._lock:
+                    self._standins.pop(endpoint, None)
+                    self._server_failed_at = None
+                return answer
+        return self._use_standin(endpoint, action)
+
+    def _use_standin(self, endpoint, action):
+        with self._lock:
+            standin = self._standins.get(endpoint)
+            if standin is None:
+                standin = self._standins[endpoint] = self._new_standin(endpoint)
+        try:
+            return action(standin)
+        except OSError:  # the machine budget failed too: this process's own, at the same share
+            with self._lock:
+                standin.budget = RequestBudget(self.share, clock=self._clock, window=self.window)
+            return action(standin)
+
+    def _new_standin(self, endpoint):
+        try:
+            directory = prepare_budget_dir(self._budget_dir or default_budget_dir())
+            path = os.path.join(directory, budget_file_name(self._identity, self._api_url, endpoint))
+            return self._capped(SharedBudget(path, self.share, clock=self._wall_clock, window=self.window))
+        except OSError:
+            return self._capped(RequestBudget(self.share, clock=self._clock, window=self.window))
+
+    def _capped(self, budget):
+        return _Capped(budget, self.share, self._clock, self.window)
+
+    def _server_failed(self, reason):
+        if self.fallback_reason is not None:
+            return
+        self.fallback_reason = reason
+        if self._warn:
+            self._warn("The shared rate budget cannot be used (%s); until it can, each run keeps %d requests a "
+                       "minute per endpoint (rate_limit %d / rate_limit_nodes %d) in the budget of its machine, "
+                       "and tries the server again a minute later. Check that the Redis or Valkey server of "
+                       "rate_limit_url is up and reachable from this node, and its password"
+                       % (reason, self.share, self.per_minute, self.nodes))
 
     def _new_budget(self, endpoint):
         if self.scope == SCOPE_MACHINE:
@@ -412,6 +505,41 @@ class RateLimiter:
                        "keeps a budget of its own, so parallel runs may together exceed rate_limit. Set %s to a "
                        "writable directory, or rate_limit_scope: process to silence this warning"
                        % (reason, ENV_BUDGET_DIR))
+
+
+class _Capped:
+    """A stand-in budget: never more than `share` a minute, whatever the caller asks for; remembers its grants.
+
+    Only this process's own grants are handed to the server when it is back (`ages`): those of
+    other processes on the machine are theirs to hand over.
+    """
+
+    def __init__(self, budget, share, clock, window):
+        self.budget = budget
+        self.share = share
+        self._clock = clock
+        self._window = window
+        self._granted: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def reserve(self, per_minute=None, max_wait=None):
+        booking = self.budget.reserve(min(per_minute or self.share, self.share), max_wait)
+        if booking.booked:
+            with self._lock:
+                now = self._clock()
+                self._granted.append(now + booking.wait)
+                while self._granted and self._granted[0] <= now - self._window:
+                    self._granted.popleft()
+        return booking
+
+    def refuse(self):
+        return self.budget.refuse()
+
+    def ages(self):
+        """Seconds since each grant of the last window (negative: booked ahead)."""
+        with self._lock:
+            now = self._clock()
+            return [now - t for t in self._granted if t > now - self._window]
 
 
 def budget_path_hint(budget_dir):

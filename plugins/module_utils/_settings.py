@@ -22,7 +22,8 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
-from ._ratelimit import SCOPE_MACHINE, SCOPES, canonical_api_url
+from ._ratelimit import SCOPE_MACHINE, SCOPE_SHARED, SCOPES, canonical_api_url
+from ._shared_budget import HAS_REDIS, BudgetServer, masked_url, url_problem
 
 
 class Option(t.NamedTuple):
@@ -52,7 +53,12 @@ API_OPTIONS = (
     Option("retry_max_delay", "float", 60.0, minimum=0),
     # GeeLark documents 200 requests a minute per API; stay clear of it by default.
     Option("rate_limit", "int", 180, minimum=0),
-    Option("rate_limit_scope", "str", SCOPE_MACHINE, choices=SCOPES),
+    Option("rate_limit_scope", "str", SCOPE_MACHINE, env="GEELARK_RATE_LIMIT_SCOPE", choices=SCOPES),
+    # The Redis or Valkey server of scope shared; a password may be in the URL, so both are secret.
+    Option("rate_limit_url", "str", env="GEELARK_RATE_LIMIT_URL", no_log=True),
+    Option("rate_limit_password", "str", env="GEELARK_RATE_LIMIT_PASSWORD", no_log=True),
+    # While that server cannot be used, each node keeps rate_limit // rate_limit_nodes a minute.
+    Option("rate_limit_nodes", "int", 4, minimum=1),
     # Time one request may spend waiting for the API's limits (40007, 40017, 47002) before it fails:
     # enough for a few minute windows to roll over, far from the two-hour lock of 40014.
     Option("rate_limit_wait", "float", 300.0, minimum=0),
@@ -65,6 +71,7 @@ ENV_API_URL = OPTIONS["api_url"].env
 ENV_TOKEN = OPTIONS["token"].env
 ENV_APP_ID = OPTIONS["app_id"].env
 ENV_API_KEY = OPTIONS["api_key"].env
+ENV_RATE_LIMIT_URL = OPTIONS["rate_limit_url"].env
 # The credentials' variables, as every piece of advice about credentials names them.
 CREDENTIAL_VARIABLES = "%s, %s, %s" % (ENV_TOKEN, ENV_APP_ID, ENV_API_KEY)
 CREDENTIAL_OPTIONS = ("token", "app_id", "api_key")
@@ -224,6 +231,9 @@ class ClientSettings:
     default), `rate_window` (the API's counting window in seconds; None: the API's minute, a
     shorter one for tests of the waiting) and `credentials` (a Credentials made already; else
     made from token, app_id and api_key).
+
+    Secrets are not options here: the credentials are kept by Credentials, rate_limit_url and
+    rate_limit_password by `budget_server` (a BudgetServer with scope shared, else None).
     """
 
     def __init__(self, values=None, sources=None, budget_dir=None, rate_window=None, credentials=None):
@@ -239,7 +249,10 @@ class ClientSettings:
         self.credentials = credentials
         # The credentials are checked and kept by Credentials, never here in plain text.
         self._values = dict((o.name, checked(o, values.get(o.name), self.sources.get(o.name)))
-                            for o in API_OPTIONS if not (o.env and o.name != "api_url"))
+                            for o in API_OPTIONS if not (o.no_log or o.name in CREDENTIAL_OPTIONS))
+        self.budget_server = None
+        if self._values["rate_limit_scope"] == SCOPE_SHARED:
+            self.budget_server = budget_server(values.get("rate_limit_url"), values.get("rate_limit_password"))
 
     def __getattr__(self, name) -> t.Any:
         """The checked value of an option: settings.timeout, settings.concurrency ..."""
@@ -263,6 +276,28 @@ class ClientSettings:
 
     def __repr__(self):
         return "ClientSettings(api_url=%r, credentials=%r)" % (self.api_url, self.credentials)
+
+
+def budget_server(url, password=None):
+    """The BudgetServer of scope shared, checked: a URL of a scheme redis-py speaks, and the library itself."""
+    if is_unset(url):
+        raise _config_error("rate_limit_scope is shared, but rate_limit_url is not set",
+                            advice="set rate_limit_url (env %s) to the Redis or Valkey server every node reaches, "
+                                   "such as redis://redis.example.com:6379/0, or choose rate_limit_scope: machine"
+                                   % ENV_RATE_LIMIT_URL)
+    password = None if is_unset(password) else password
+    problem = url_problem(url, password)
+    if problem:
+        advice = ("set rate_limit_url (env %s) to redis://HOST:PORT/DB, rediss://HOST:PORT/DB (TLS) or "
+                  "unix:///PATH/TO/SOCKET" % ENV_RATE_LIMIT_URL)
+        raise _config_error(problem, advice=advice)
+    if not HAS_REDIS:
+        raise _config_error("The Python library 'redis' is required for rate_limit_scope: shared (server %s)"
+                            % masked_url(url),
+                            advice="install it on the node that runs this: pip install redis (in the execution "
+                                   "environment, add it to its Python requirements), or choose "
+                                   "rate_limit_scope: machine")
+    return BudgetServer(url, password)
 
 
 def _config_error(message, **details):

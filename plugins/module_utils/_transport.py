@@ -145,7 +145,8 @@ class Transport:
         self.limiter = RateLimiter(settings.rate_limit, scope=settings.rate_limit_scope,
                                    identity=self.credentials.identity, api_url=self.api_url,
                                    budget_dir=settings.budget_dir, wall_clock=wall_clock, warn=self._tell,
-                                   window=self._budget_window)
+                                   window=self._budget_window, server=settings.budget_server,
+                                   nodes=settings.rate_limit_nodes)
         self.parallelism = AdaptiveLimit(settings.concurrency, START_PARALLELISM, self.stop_event)
         self._session = session or _new_session(settings.concurrency)
         self._session.headers.update({
@@ -301,7 +302,10 @@ class Transport:
                     raise Cancelled("The run was cancelled before all requests were sent")
 
     def _budget_sharing(self):
-        if self.limiter.scope == SCOPE_MACHINE and self.limiter.fallback_reason is None:
+        limiter = self.limiter
+        if limiter.server is not None and not limiter.server_down:
+            return ", shared through %s" % limiter.server.name
+        if limiter.scope == SCOPE_MACHINE and limiter.fallback_reason is None:
             return ", shared by every run on this machine"
         return ""
 

@@ -121,10 +121,27 @@ options:
     type: int
     default: 180
   rate_limit_scope:
-    description: V(machine) shares the budget across processes (file locks); V(process) keeps one per process.
+    description:
+      - V(machine) shares the budget across processes (file locks); V(process) keeps one per process;
+        V(shared) shares it across machines and containers through the Redis or Valkey server of O(rate_limit_url).
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_SCOPE) is used.
     type: str
-    choices: [machine, process]
+    choices: [machine, process, shared]
     default: machine
+  rate_limit_url:
+    description:
+      - The Redis or Valkey server of O(rate_limit_scope=shared) (V(redis://), V(rediss://) or V(unix://) URL).
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_URL) is used.
+    type: str
+  rate_limit_password:
+    description:
+      - Password of the O(rate_limit_url) server, when the URL holds none.
+      - If not set, the environment variable E(GEELARK_RATE_LIMIT_PASSWORD) is used.
+    type: str
+  rate_limit_nodes:
+    description: While that server cannot be used, the source keeps O(rate_limit) divided by this in the machine budget.
+    type: int
+    default: 4
   rate_limit_wait:
     description: The longest time, in seconds, one request waits in all for the API's rate limits (40007, 40017, 47002).
     type: float

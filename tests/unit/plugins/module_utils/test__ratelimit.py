@@ -13,6 +13,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit impo
     ENV_BUDGET_DIR,
     SCOPE_MACHINE,
     SCOPE_PROCESS,
+    SCOPE_SHARED,
     WINDOW_SECONDS,
     RateLimiter,
     RequestBudget,
@@ -258,3 +259,69 @@ def test_a_grant_more_than_one_window_ahead_is_forgotten(tmp_path):
     budget = SharedBudget(str(path), 180, clock=FakeClock(), window=60)
     assert budget.reserve().wait == 0
     assert path.read_text() == "1000.000\n"
+
+
+class DownServer:
+    """A shared budget server that never answers, as one that is stopped or unreachable."""
+
+    calls = 0
+
+    def budget(self, identity, api_url, endpoint, per_minute, window):
+        return self
+
+    def carry(self, ages):
+        pass
+
+    def reserve(self, per_minute=None, max_wait=None):
+        DownServer.calls += 1
+        raise OSError("redis://redis.example.com:6379/0: Error 111 connecting. Connection refused.")
+
+    refuse = reserve
+
+
+@pytest.mark.parametrize("per_minute, nodes, share", [(180, 4, 45), (8, 3, 2), (5, 10, 1)])
+def test_a_shared_scope_whose_server_is_down_keeps_the_nodes_share_and_never_runs_unthrottled(
+        tmp_path, per_minute, nodes, share):
+    warnings = []
+    limiter = RateLimiter(per_minute, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x",
+                          budget_dir=str(tmp_path), clock=FakeClock(), wall_clock=FakeClock(), warn=warnings.append,
+                          server=DownServer(), nodes=nodes)
+    bookings = [limiter.reserve("/a") for dummy in range(share + 1)]
+    assert [b.wait for b in bookings] == [0] * share + [WINDOW_SECONDS]
+    assert limiter.limit("/a") == share and limiter.share == share
+    limiter.refused("/a")  # a refusal counts on the stand-in too
+    assert len(warnings) == 1 and "rate_limit %d / rate_limit_nodes %d" % (per_minute, nodes) in warnings[0]
+    assert "Error 111" in warnings[0]
+    assert len(os.listdir(tmp_path)) == 1  # the stand-in is the machine budget
+
+
+def test_the_down_server_is_not_asked_again_before_a_window_has_passed(tmp_path):
+    clock = FakeClock()
+    DownServer.calls = 0
+    warnings = []
+    limiter = RateLimiter(180, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x", budget_dir=str(tmp_path),
+                          clock=clock, server=DownServer(), nodes=2, warn=warnings.append)
+    for dummy in range(20):
+        limiter.reserve("/a")
+        limiter.reserve("/b")
+    assert DownServer.calls == 1  # a lost server costs one failed call a window, not one per request
+    clock.now += WINDOW_SECONDS
+    limiter.reserve("/b")
+    assert DownServer.calls == 2
+    assert len(warnings) == 1  # said once per run, however often it fails
+
+
+def test_a_down_server_and_an_unusable_budget_directory_still_pace_at_the_share(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    warnings = []
+    limiter = RateLimiter(6, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x",
+                          budget_dir=str(blocker / "budget"), clock=FakeClock(), warn=warnings.append,
+                          server=DownServer(), nodes=3)
+    assert [limiter.reserve("/a").wait for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
+    assert len(warnings) == 1
+
+
+def test_scope_shared_needs_a_server():
+    with pytest.raises(ValueError):
+        RateLimiter(5, scope=SCOPE_SHARED)

@@ -44,12 +44,13 @@ def described(spec):
     return " ".join(spec["description"] if isinstance(spec["description"], list) else [spec["description"]])
 
 
-def test_the_table_holds_the_13_shared_options_once():
-    assert len(API_OPTIONS) == 13 == len(set(NAMES))
-    assert {o.name for o in API_OPTIONS if o.no_log} == {"token", "api_key"}
+def test_the_table_holds_the_16_shared_options_once():
+    assert len(API_OPTIONS) == 16 == len(set(NAMES))
+    assert {o.name for o in API_OPTIONS if o.no_log} == {"token", "api_key", "rate_limit_url", "rate_limit_password"}
     assert {o.name: o.env for o in API_OPTIONS if o.env} == {
         "api_url": "GEELARK_API_URL", "token": "GEELARK_TOKEN", "app_id": "GEELARK_APP_ID",
-        "api_key": "GEELARK_API_KEY"}
+        "api_key": "GEELARK_API_KEY", "rate_limit_scope": "GEELARK_RATE_LIMIT_SCOPE",
+        "rate_limit_url": "GEELARK_RATE_LIMIT_URL", "rate_limit_password": "GEELARK_RATE_LIMIT_PASSWORD"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -118,7 +119,8 @@ def test_a_value_is_taken_from_the_place_then_the_environment_then_the_default()
     ("rate_limit_wait", "5", "rate_limit_wait must be a number of at least 0, got '5'"),
     ("concurrency", 0, "concurrency must be a whole number from 1 to 64, got 0"),
     ("concurrency", 65, "concurrency must be a whole number from 1 to 64, got 65"),
-    ("rate_limit_scope", "global", "rate_limit_scope must be one of machine, process, got 'global'"),
+    ("rate_limit_scope", "global", "rate_limit_scope must be one of machine, process, shared, got 'global'"),
+    ("rate_limit_nodes", 0, "rate_limit_nodes must be a whole number of at least 1, got 0"),
     ("api_url", "ftp://x", "api_url 'ftp://x' is not an http(s) URL"),
 ])
 def test_bounds_and_choices_are_checked_once_from_the_table(name, value, message):
@@ -130,6 +132,69 @@ def test_unset_values_take_the_table_defaults():
     settings = ClientSettings({"token": TOKEN, "timeout": None})
     assert (settings.api_url, settings.timeout, settings.concurrency, settings.rate_limit_scope) == (
         "https://openapi.geelark.com", 30.0, 32, "machine")
+    assert (settings.rate_limit_nodes, settings.budget_server) == (4, None)
+
+
+ENV_NAMES = sorted(o.env for o in API_OPTIONS if o.env)
+
+
+def test_every_geelark_variable_set_but_empty_counts_as_unset():
+    """As AWX injects a credential's blank optional fields: every variable there, empty or blank."""
+    environ = dict.fromkeys(ENV_NAMES, "")
+    environ.update(GEELARK_TOKEN=TOKEN, GEELARK_API_URL="  ")
+    values, sources = resolve({}, "the inventory file", environ)
+    assert values == dict(dict.fromkeys(NAMES), token=TOKEN)
+    assert sources == {"token": "environment variable GEELARK_TOKEN"}
+    settings = ClientSettings(values, sources)
+    assert (settings.api_url, settings.rate_limit_scope, settings.budget_server) == (
+        "https://openapi.geelark.com", "machine", None)
+
+
+@pytest.mark.parametrize("empty", [[n for n in ENV_NAMES if n != "GEELARK_RATE_LIMIT_SCOPE"], ENV_NAMES],
+                         ids=["all-but-the-scope", "all"])
+def test_a_module_given_empty_geelark_variables_runs_with_the_defaults(monkeypatch, empty):
+    """The modules read the variables through their argument spec's fallbacks: empty ones count as unset too."""
+    from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        patch_module_args = None
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name in empty:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("GEELARK_TOKEN", TOKEN)
+    if patch_module_args is None:
+        from unittest import mock
+
+        from ansible.module_utils import basic
+
+        patched = mock.patch.object(basic, "_ANSIBLE_ARGS", b'{"ANSIBLE_MODULE_ARGS": {}}')
+    else:
+        patched = patch_module_args({})
+    with patched:
+        geelark = GeeLarkModule(argument_spec={})
+    settings = ClientSettings(geelark.params, geelark._sources)
+    assert (settings.api_url, settings.rate_limit_scope, settings.budget_server) == (
+        "https://openapi.geelark.com", "machine", None)
+    assert settings.credentials.identity == "token:" + TOKEN
+
+
+@pytest.mark.parametrize("name, value", [("GEELARK_RATE_LIMIT_SCOPE", "shared"),
+                                         ("GEELARK_RATE_LIMIT_URL", "redis://redis.example.com:6379/0")])
+def test_the_shared_budget_is_chosen_from_the_environment_as_awx_credentials_inject_it(name, value):
+    environ = {"GEELARK_TOKEN": TOKEN, "GEELARK_RATE_LIMIT_SCOPE": "shared",
+               "GEELARK_RATE_LIMIT_URL": "redis://redis.example.com:6379/0", "GEELARK_RATE_LIMIT_PASSWORD": "pw-1"}
+    settings = ClientSettings(*resolve({}, "the inventory file", environ))
+    assert settings.rate_limit_scope == "shared"
+    assert settings.budget_server.name == "redis://redis.example.com:6379/0"
+    environ[name] = ""  # a blank field of the credential: that setting is not given
+    if name == "GEELARK_RATE_LIMIT_SCOPE":
+        assert ClientSettings(*resolve({}, "the inventory file", environ)).budget_server is None
+    else:
+        with pytest.raises(ConfigError, match="rate_limit_url is not set"):
+            ClientSettings(*resolve({}, "the inventory file", environ))
 
 
 def test_client_and_transport_take_one_settings_object(emulator):
