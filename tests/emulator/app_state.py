@@ -77,8 +77,8 @@ def check_catalogue(apps: Any) -> List[Dict[str, Any]]:
             raise ValueError("catalogue app %s needs appVersionInfoList, a non-empty list of versions" % app["id"])
         checked_versions = []
         for version in versions:
-            where = "catalogue app %s version %r" % (app["id"], version.get("id") if isinstance(version, dict) else
-                                                      version)
+            shown = version.get("id") if isinstance(version, dict) else version
+            where = "catalogue app %s version %r" % (app["id"], shown)
             if not isinstance(version, dict) or not isinstance(version.get("id"), str) or not version["id"]:
                 raise ValueError("%s: a version must be an object with an id as non-empty text" % where)
             if not isinstance(version.get("versionName"), str):

@@ -187,8 +187,8 @@ def test_an_install_is_installing_until_the_install_reads_th_app_list_read(emula
     emulator.configure_apps(install_reads=3)
     install(emulator, second, TELEGRAM_NEWEST)
     statuses(emulator, first)  # another phone's reads do not count
-    assert [statuses(emulator, second) for dummy in range(4)] == [{TELEGRAM: 0}, {TELEGRAM: 0}, {TELEGRAM: 1},
-                                                                   {TELEGRAM: 1}]
+    seen = [statuses(emulator, second) for dummy in range(4)]
+    assert seen == [{TELEGRAM: 0}, {TELEGRAM: 0}, {TELEGRAM: 1}, {TELEGRAM: 1}]
 
 
 def test_an_install_never_finishes_by_time_or_by_other_reads(emulator):

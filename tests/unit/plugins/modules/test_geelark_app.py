@@ -194,7 +194,6 @@ def test_bad_options_are_refused_with_a_clear_message(emulator, run):
     assert emulator.stats()["total_requests"] == 0
 
 
-
 def test_without_wait_the_writes_are_reported_under_way(emulator, run):
     missing, has = started(emulator, 2)
     emulator.set_apps({has: {TIKTOK: {"versionName": "36.4.0"}}})

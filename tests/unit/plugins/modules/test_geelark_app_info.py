@@ -60,8 +60,8 @@ def test_package_keeps_only_that_app_and_every_phone(emulator, run):
     first, second = list(emulator.true_status())[:2]
     emulator.set_apps({first: {TIKTOK: {}, TELEGRAM: {}}, second: {TELEGRAM: {}}})
     result = run(ids=[first, second], package=TIKTOK)
-    assert [(p["id"], packages(p)) for p in result["phones"]] == [(first, [(TIKTOK, "36.5.4", "installed")]),
-                                                                 (second, [])]
+    listed = [(p["id"], packages(p)) for p in result["phones"]]
+    assert listed == [(first, [(TIKTOK, "36.5.4", "installed")]), (second, [])]
 
 
 @pytest.mark.parametrize("package", ["", "  "])
