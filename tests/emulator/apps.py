@@ -67,7 +67,7 @@ import collections
 import contextlib
 import http.client
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Counter, Dict, List, Optional, Tuple
 
 from .api import ApiCall, ApiFailure
 from .app_state import Row, install_time
@@ -128,11 +128,8 @@ def team_app_list(call: ApiCall) -> Dict[str, Any]:
 
 def app_install(call: ApiCall) -> None:
     """Install one catalogue version on one phone: accepted as installing, finished by later app/list reads."""
-    state, book = call.state, call.state.app_book
-    phone_id = _text(call.body, "envId")
-    state.app_installs[phone_id] += 1
-    version_id = _text(call.body, "appVersionId")
-    phone = _write_target(state, phone_id, "install")
+    book = call.state.app_book
+    phone_id, version_id, phone = _write_target(call, "install", "appVersionId", call.state.app_installs)
     found = book.version(version_id)
     if found is None:
         raise ApiFailure(42006, "app does not exist")
@@ -156,11 +153,8 @@ def app_install(call: ApiCall) -> None:
 
 def app_uninstall(call: ApiCall) -> None:
     """Uninstall one package from one phone: uninstalling at once, gone after later app/list reads."""
-    state, book = call.state, call.state.app_book
-    phone_id = _text(call.body, "envId")
-    state.app_uninstalls[phone_id] += 1
-    package = _text(call.body, "packageName")
-    phone = _write_target(state, phone_id, "uninstall")
+    book = call.state.app_book
+    phone_id, package, phone = _write_target(call, "uninstall", "packageName", call.state.app_uninstalls)
     row = phone.get("apps", {}).get(package)
     if row is None or row.get("installStatus") not in (0, 1, 3, 5):
         raise ApiFailure(42005, "app is not installed")
@@ -203,15 +197,20 @@ def _phone(state: EmulatorState, phone_id: str) -> Dict[str, Any]:
     return phone
 
 
-def _write_target(state: EmulatorState, phone_id: str, kind: str) -> Dict[str, Any]:
-    """The phone a write names, once it passed the checks every app write shares (42001, refusal, 42002)."""
+def _write_target(call: ApiCall, kind: str, field: str, counter: Counter[str]) -> Tuple[str, str, Dict[str, Any]]:
+    """(phone ID, `field`'s text, the phone) of an app write, counted first, once it passed the checks every
+    app write shares (42001, a scripted refusal, 42002)."""
+    state = call.state
+    phone_id = _text(call.body, "envId")
+    counter[phone_id] += 1
+    value = _text(call.body, field)
     phone = _phone(state, phone_id)
     refused = state.app_book.refuse[kind].get(phone_id)
     if refused is not None:
         raise ApiFailure(refused, REFUSED)
     if phone["status"] != 0:
         raise ApiFailure(42002, "env is not running")
-    return phone
+    return phone_id, value, phone
 
 
 def _code(row: Row) -> int:

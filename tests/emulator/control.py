@@ -119,36 +119,21 @@ def _power(state: EmulatorState, body: Body) -> Any:
     return OK
 
 
-def _apps_set(state: EmulatorState, body: Body) -> Any:
-    try:
-        state.app_book.set_rows(state.phones, body["phones"])
-    except ValueError as exc:
-        raise ControlError("apps/set: %s" % exc) from None
-    return OK
+def _book_control(name: str, apply: Callable[[EmulatorState, Body], Any]) -> Callable[[EmulatorState, Body], Any]:
+    """A control that changes the app book: a value it refuses is a 400 naming the control."""
+    def control(state: EmulatorState, body: Body) -> Any:
+        try:
+            apply(state, body)
+        except ValueError as exc:
+            raise ControlError("%s: %s" % (name, exc)) from None
+        return OK
+    return control
 
 
-def _apps_configure(state: EmulatorState, body: Body) -> Any:
-    try:
-        state.app_book.configure(**body)
-    except ValueError as exc:
-        raise ControlError("apps/configure: %s" % exc) from None
-    return OK
-
-
-def _apps_catalogue(state: EmulatorState, body: Body) -> Any:
-    try:
-        state.app_book.set_catalogue(body["apps"])
-    except ValueError as exc:
-        raise ControlError("apps/catalogue: %s" % exc) from None
-    return OK
-
-
-def _apps_team(state: EmulatorState, body: Body) -> Any:
-    try:
-        state.app_book.set_team_apps(body["items"])
-    except ValueError as exc:
-        raise ControlError("apps/team: %s" % exc) from None
-    return OK
+_apps_set = _book_control("apps/set", lambda state, body: state.app_book.set_rows(state.phones, body["phones"]))
+_apps_configure = _book_control("apps/configure", lambda state, body: state.app_book.configure(**body))
+_apps_catalogue = _book_control("apps/catalogue", lambda state, body: state.app_book.set_catalogue(body["apps"]))
+_apps_team = _book_control("apps/team", lambda state, body: state.app_book.set_team_apps(body["items"]))
 
 
 def _apps_of(state: EmulatorState, body: Body) -> Any:
