@@ -185,7 +185,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._settings impor
     resolve,
     typed,
 )
-from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import HAS_REQUESTS, mask_secrets
 
 display = Display()
 
@@ -531,9 +531,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _mask(self, text):
         """The text with every credential of this inventory masked: API messages may quote them."""
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        return text
+        return mask_secrets(text, self._secrets)
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         """The plugin's options, except the shared API options: _client_options reads those from the file.

@@ -487,11 +487,7 @@ class Transport:
             self.debug(sentence)
 
     def _scrub(self, text):
-        """The text with every credential masked, also in its JSON-escaped form: answers may quote them."""
-        for secret in self.credentials.secrets:
-            for form in _forms(secret):
-                text = text.replace(form, "********")
-        return text
+        return mask_secrets(text, self.credentials.secrets)
 
     def _scrub_value(self, value):
         """A parsed answer with every credential masked in its string values (keys are the API's own)."""
@@ -636,6 +632,14 @@ if HAS_REQUESTS:
 def _forms(secret):
     """A secret as it appears in text and inside a JSON string."""
     return {secret, json.dumps(secret)[1:-1]}
+
+
+def mask_secrets(text, secrets):
+    """The text with every secret masked, also in its JSON-escaped form: answers and messages may quote them."""
+    for secret in secrets:
+        for form in _forms(secret):
+            text = text.replace(form, "********")
+    return text
 
 
 def _http_advice(status, setting):

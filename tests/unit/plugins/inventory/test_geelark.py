@@ -503,3 +503,10 @@ def test_host_variables_are_written_directly_only_where_ansible_core_has_the_int
     assert emulator.stats()["total_requests"] == 6  # the second run came from the cache
     assert len(checked) == 250 and checked == through_set_variable
     assert not any(view["templated"] for view in checked.values())  # API data is never templated
+
+
+def test_credentials_are_masked_in_the_inventorys_messages_also_where_a_json_string_quotes_them():
+    plugin = inventory_loader.get("geelark.cloudphone.geelark")
+    plugin._secrets = ('k"ey\\1',)
+    quoted = json.dumps({"msg": 'k"ey\\1'})  # as an API answer quoting the key would show it
+    assert plugin._mask("bad key k\"ey\\1 in %s" % quoted) == 'bad key ******** in {"msg": "********"}'
