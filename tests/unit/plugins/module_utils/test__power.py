@@ -14,24 +14,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import START_PATH, STOP_PATH, PowerRun
 
-
-class FakeClock:
-    """Time that passes only when the run sleeps: waits end by poll count, never by the wall clock."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    hook = None
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.hook is not None:
-            self.hook()
+from .fake_clock import FakeClock
 
 
 @pytest.fixture

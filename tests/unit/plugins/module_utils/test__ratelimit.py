@@ -22,22 +22,16 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit impo
     default_budget_dir,
 )
 
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from .fake_clock import FakeClock
 
 
 def test_a_run_within_the_budget_goes_out_as_one_burst():
-    budget = RequestBudget(180, clock=FakeClock())
+    budget = RequestBudget(180, clock=FakeClock(1000.0))
     assert [budget.reserve().wait for dummy in range(180)] == [0.0] * 180
 
 
 def test_past_the_budget_each_request_waits_for_a_slot_a_window_later_and_none_is_booked_further():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     budget = RequestBudget(3, clock=clock, window=60)
     bookings = [budget.reserve() for dummy in range(7)]
     assert [b.wait for b in bookings] == [0, 0, 0, 60, 60, 60, 120]
@@ -47,7 +41,7 @@ def test_past_the_budget_each_request_waits_for_a_slot_a_window_later_and_none_i
 
 
 def test_no_sliding_window_ever_holds_more_than_the_budget():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     budget = RequestBudget(10, clock=clock, window=60)
     sent = []
     for step in range(100):
@@ -62,7 +56,7 @@ def test_no_sliding_window_ever_holds_more_than_the_budget():
 
 
 def test_endpoints_have_separate_budgets():
-    limiter = RateLimiter(2, clock=FakeClock())
+    limiter = RateLimiter(2, clock=FakeClock(1000.0))
     assert limiter.scope == SCOPE_PROCESS
     assert [limiter.reserve("/a").wait, limiter.reserve("/a").wait, limiter.reserve("/b").wait] == [0, 0, 0]
     assert limiter.reserve("/a").wait > 0
@@ -74,7 +68,7 @@ def test_zero_disables_pacing():
 
 
 def test_reservations_are_thread_safe():
-    budget = RequestBudget(50, clock=FakeClock(), window=60)
+    budget = RequestBudget(50, clock=FakeClock(1000.0), window=60)
     waits = []
     lock = threading.Lock()
 
@@ -99,7 +93,7 @@ def test_budget_must_be_positive():
 
 
 def test_a_shrunk_budget_paces_at_the_lower_rate():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = RateLimiter(180, clock=clock)
     limiter.shrink("/a", 2)
     assert [limiter.reserve("/a").wait for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
@@ -108,7 +102,7 @@ def test_a_shrunk_budget_paces_at_the_lower_rate():
 
 
 def test_a_shrunk_budget_returns_to_rate_limit_once_a_window_passes_without_refusal():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = RateLimiter(180, clock=clock)
     limiter.shrink("/a", 1)  # one 40007 that nothing got through before
     clock.now += WINDOW_SECONDS - 1
@@ -122,7 +116,7 @@ def test_a_shrunk_budget_returns_to_rate_limit_once_a_window_passes_without_refu
 
 
 def test_processes_sharing_a_directory_share_one_budget(tmp_path):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     first, second = (RateLimiter(3, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
                                  budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(2))
     assert [first.reserve("/a").wait, second.reserve("/a").wait, first.reserve("/a").wait] == [0, 0, 0]
@@ -149,13 +143,13 @@ def test_budget_files_are_named_by_a_hash_and_hold_only_times(tmp_path):
 def test_torn_or_foreign_lines_in_a_budget_file_are_ignored(tmp_path):
     path = tmp_path / "state"
     path.write_text("garbage\n1000.0\n10")  # a killed writer's leftovers
-    budget = SharedBudget(str(path), 2, clock=FakeClock(), window=60)
+    budget = SharedBudget(str(path), 2, clock=FakeClock(1000.0), window=60)
     assert budget.reserve().wait == 0  # 1000.0 still counts, 10 is long gone
     assert budget.reserve().wait == 60
 
 
 def test_threads_of_one_process_share_the_file_budget_without_losing_a_slot(tmp_path):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = RateLimiter(20, scope=SCOPE_MACHINE, identity="app:1", api_url="https://x", budget_dir=str(tmp_path),
                           wall_clock=clock)
     waits = []
@@ -186,7 +180,7 @@ def test_an_unusable_directory_falls_back_to_a_process_budget_and_warns_once(tmp
         target.chmod(0o777)
     warnings = []
     limiter = RateLimiter(2, scope=SCOPE_MACHINE, identity="app:1", api_url="https://x", budget_dir=str(target),
-                          clock=FakeClock(), warn=warnings.append)
+                          clock=FakeClock(1000.0), warn=warnings.append)
     assert [limiter.reserve("/a").wait, limiter.reserve("/a").wait, limiter.reserve("/b").wait] == [0, 0, 0]
     assert limiter.reserve("/a").wait > 0  # still paced, per process
     assert len(warnings) == 1 and "rate_limit_scope: process" in warnings[0]
@@ -209,12 +203,12 @@ def test_the_default_directory_is_per_user(tmp_path):
 def test_grants_from_a_clock_that_was_set_back_do_not_stall_the_budget(tmp_path):
     path = tmp_path / "state"
     path.write_text("%f\n" % (1000.0 + 86400))  # booked "tomorrow" before the clock was corrected
-    budget = SharedBudget(str(path), 1, clock=FakeClock(), window=60)
+    budget = SharedBudget(str(path), 1, clock=FakeClock(1000.0), window=60)
     assert budget.reserve().wait == 0
 
 
 def test_after_a_refusal_the_budget_shrinks_to_what_got_through_on_the_whole_machine(tmp_path):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     forks = [RateLimiter(180, scope=SCOPE_MACHINE, identity="token:abc", api_url="https://x",
                          budget_dir=str(tmp_path), wall_clock=clock) for dummy in range(10)]
     for fork in forks:  # one request each, as one task per host on ten forks sends
@@ -227,7 +221,7 @@ def test_after_a_refusal_the_budget_shrinks_to_what_got_through_on_the_whole_mac
 
 
 def test_a_refusal_in_a_process_budget_counts_this_process_only():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = RateLimiter(180, clock=clock)
     for dummy in range(5):
         limiter.reserve("/a")
@@ -256,7 +250,7 @@ def test_another_port_or_scheme_is_another_budget():
 def test_a_grant_more_than_one_window_ahead_is_forgotten(tmp_path):
     path = tmp_path / "state"
     path.write_text("".join("%.3f\n" % (1000.0 + 900 + i) for i in range(180)))  # a busy minute, then a step back
-    budget = SharedBudget(str(path), 180, clock=FakeClock(), window=60)
+    budget = SharedBudget(str(path), 180, clock=FakeClock(1000.0), window=60)
     assert budget.reserve().wait == 0
     assert path.read_text() == "1000.000\n"
 
@@ -284,7 +278,8 @@ def test_a_shared_scope_whose_server_is_down_keeps_the_nodes_share_and_never_run
         tmp_path, per_minute, nodes, share):
     warnings = []
     limiter = RateLimiter(per_minute, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x",
-                          budget_dir=str(tmp_path), clock=FakeClock(), wall_clock=FakeClock(), warn=warnings.append,
+                          budget_dir=str(tmp_path), clock=FakeClock(1000.0), wall_clock=FakeClock(1000.0),
+                          warn=warnings.append,
                           server=DownServer(), nodes=nodes)
     bookings = [limiter.reserve("/a") for dummy in range(share + 1)]
     assert [b.wait for b in bookings] == [0] * share + [WINDOW_SECONDS]
@@ -296,7 +291,7 @@ def test_a_shared_scope_whose_server_is_down_keeps_the_nodes_share_and_never_run
 
 
 def test_the_down_server_is_not_asked_again_before_a_window_has_passed(tmp_path):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     DownServer.calls = 0
     warnings = []
     limiter = RateLimiter(180, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x", budget_dir=str(tmp_path),
@@ -316,7 +311,7 @@ def test_a_down_server_and_an_unusable_budget_directory_still_pace_at_the_share(
     blocker.write_text("")
     warnings = []
     limiter = RateLimiter(6, scope=SCOPE_SHARED, identity="token:abc", api_url="https://x",
-                          budget_dir=str(blocker / "budget"), clock=FakeClock(), warn=warnings.append,
+                          budget_dir=str(blocker / "budget"), clock=FakeClock(1000.0), warn=warnings.append,
                           server=DownServer(), nodes=3)
     assert [limiter.reserve("/a").wait for dummy in range(3)] == [0, 0, WINDOW_SECONDS]
     assert len(warnings) == 1

@@ -36,6 +36,7 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._shared_budget 
 )
 
 from ...conftest import TOKEN
+from .fake_clock import FakeClock
 
 WINDOW = 60.0
 
@@ -114,14 +115,6 @@ def server(tmp_path):
         yield running
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 def limiter(server, per_minute=3, budget_dir=None, url=None, password=None, **options):
     budget_server = BudgetServer(url or server.unix_url, password=server.password if password is None else password)
     options.setdefault("identity", "token:" + TOKEN)
@@ -152,7 +145,7 @@ def test_clients_with_separate_budget_directories_share_one_budget_through_the_s
 
 def test_the_servers_clock_books_the_slots_not_the_clients(server):
     """Two clients whose clocks are 30 s apart (and a monotonic clock far off) book one budget together."""
-    late, early = FakeClock(), FakeClock()
+    late, early = FakeClock(1000.0), FakeClock(1000.0)
     early.now += 30
     first = limiter(server, clock=late, wall_clock=late)
     second = limiter(server, clock=early, wall_clock=early)
@@ -255,7 +248,7 @@ def test_the_server_down_falls_back_to_the_machine_budget_at_the_nodes_share_and
 
 
 def test_the_server_is_tried_again_a_window_later_and_told_what_the_stand_in_let_through(server, tmp_path):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     warnings = []
     budget = limiter(server, per_minute=2, nodes=2, clock=clock, wall_clock=clock, budget_dir=str(tmp_path / "b"),
                      warn=warnings.append)

@@ -36,6 +36,8 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._write import (
     write_outcome,
 )
 
+from .fake_clock import FakeClock
+
 PATH = "/open/v1/thing/set"
 
 
@@ -279,21 +281,6 @@ def test_carry_attaches_the_result_to_the_error():
     error = AuthError("GeeLark API error: signature", code=40003)
     result = ChangeResult(["a"])
     assert carry(error, result) is error and error.change_result is result
-
-
-class FakeClock:
-    """Time that passes only when the waiter sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class ArrivalWait(WaitRules):
