@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""`make bench`: the inventory plugin against a plain sequential client, side by side, in one run.
+"""`make bench`: the inventory plugin against a plain sequential client, then geelark_app at 1,000 phones, in one run.
 
 For each fleet size the emulator runs in its own process with a per-request latency (a far-away
 API) and enforces GeeLark's documented 200 requests a minute per API while our plugin runs. Both
@@ -13,9 +13,19 @@ per endpoint, 40007 and 47002 answers, and the plugin's own CPU time.
 A last run puts a concurrency cap on the emulator (47002 above BENCH_CAP requests in flight) and
 reads BENCH_CAP_PHONES phones: the plugin must find the cap with at most a handful of 47002.
 
+Then geelark_app state=present version=36.5.4 on BENCH_APPS_PHONES started phones, twice, through
+the client in this process (tools/bench_apps.py): requests per phone by endpoint on the first run
+and on the second, and the elapsed time against the rate budget's floor. At GeeLark's 200 a minute
+those two runs would take at least 26 minutes (one poll sweep of 1,000 phones is 1,000 requests), so
+the client's rate_limit is BENCH_APPS_RATE and the emulator's limit is raised in the same proportion
+(200/180 of it): the ratio to the floor is what the run measures.
+
 Environment: BENCH_SIZES (default "1000 10000 50000"), BENCH_LATENCY (seconds, default 0.15),
-BENCH_CONCURRENCY (plugin option, default: the plugin's default), BENCH_CAP (default 6; 0 skips
-the capped run), BENCH_CAP_PHONES (default 5000).
+BENCH_CONCURRENCY (plugin and client option, default: the option's default), BENCH_CAP (default 6;
+0 skips the capped run), BENCH_CAP_PHONES (default 5000); BENCH_APPS_PHONES (default 1000; 0 skips
+the apps runs), BENCH_APPS_RATE (the client's rate_limit, default 1800), BENCH_APPS_POLL
+(poll_interval, default 5), BENCH_APPS_INSTALL_READS (the app/list read of a phone that shows its
+install done, default 2: the first poll finds it installing, the second installed).
 """
 
 from __future__ import annotations
@@ -31,7 +41,8 @@ import tempfile
 import time
 import uuid
 
-import emulator_process  # tools/, this script's folder
+import bench_apps  # tools/, this script's folder
+import emulator_process
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +54,7 @@ TOKEN = "bench-token"  # noqa: S105 - the emulator's test token
 SERVER_RATE_LIMIT = 200
 # "At most a handful" of 47002 answers while the plugin finds the emulator's concurrency cap.
 MAX_OVER_CAP = 5
+CLIENT_RATE_LIMIT = 180  # the rate_limit option's default, what the plugin runs with here
 HOLD_STILL_READS = 1_000_000  # status reads before a `starting` phone boots: more than any run makes
 LIST_PATH = geelark_emulator.LIST_PATH
 STATUS_PATH = geelark_emulator.STATUS_PATH
@@ -140,52 +152,94 @@ def main():
     concurrency = os.environ.get("BENCH_CONCURRENCY")
     cap = int(os.environ.get("BENCH_CAP", "6"))
     cap_phones = int(os.environ.get("BENCH_CAP_PHONES", "5000"))
+    apps = {"phones": int(os.environ.get("BENCH_APPS_PHONES", "1000")),
+            "rate": int(os.environ.get("BENCH_APPS_RATE", "1800")),
+            "poll_interval": float(os.environ.get("BENCH_APPS_POLL", "5")),
+            "install_reads": int(os.environ.get("BENCH_APPS_INSTALL_READS", "2"))}
+    apps["server_rate"] = math.ceil(apps["rate"] * SERVER_RATE_LIMIT / CLIENT_RATE_LIMIT)
     print("machine: %s, %d cores, Python %s; emulator latency %.0f ms per request; server limit %d/min per API"
           % (platform.machine(), os.cpu_count(), platform.python_version(), latency * 1000, SERVER_RATE_LIMIT))
-    rows = []
     with tempfile.TemporaryDirectory() as workdir:
         collections = os.path.join(workdir, "ansible_collections", "geelark")
         os.makedirs(collections)
         os.symlink(ROOT, os.path.join(collections, "cloudphone"))
         os.environ["ANSIBLE_COLLECTIONS_PATH"] = workdir
+        sys.path.insert(0, workdir)  # the apps runs import the client from the collection
         runs = [(size, 0) for size in sizes] + ([(cap_phones, cap)] if cap else [])
-        for size, max_in_flight in runs:
-            truth = dict((p["id"], p["status"]) for p in geelark_emulator.make_fleet(size))
-            emulator = Emulator(size, latency, workdir)
-            try:
-                emulator.control("config", {"rate_limit": SERVER_RATE_LIMIT, "max_in_flight": max_in_flight})
-                # Phones created `starting` would boot on being read: both contenders must see one fleet.
-                emulator.control("power", {"boot_reads": HOLD_STILL_READS})
-                emulator.control("reset", {})
-                ours = run_plugin(emulator, workdir, concurrency)
-                stats = emulator.control("stats")  # the --list run came from the cache: no request
-                emulator.control("config", {"rate_limit": 0, "max_in_flight": 0})  # no limits for the plain client
-                emulator.control("reset", {})
-                plain = run_sequential(emulator.url)
-                plain_requests = emulator.control("stats")["total_requests"]
-            finally:
-                emulator.stop()
-            for name, result in (("plugin", ours), ("sequential client", plain)):
-                if result["statuses"] != truth:
-                    raise SystemExit("%s at %d phones: %d phones, %d wrong or missing" % (
-                        name, size, len(result["statuses"]),
-                        sum(1 for i in truth if result["statuses"].get(i) != truth[i])))
-            floor = 2 * math.ceil(size / 100)
-            busiest = stats["busiest_minute"]
-            rows.append({
-                "phones": size, "cap": max_in_flight, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"],
-                "list_s": ours["list_wall"],
-                "sequential_s": plain["wall"], "ratio": ours["wall"] / plain["wall"],
-                "requests": stats["total_requests"], "sequential_requests": plain_requests, "floor": floor,
-                "peak_parallel": stats["peak_in_flight"],
-                "busiest_list": busiest.get(LIST_PATH, 0), "busiest_status": busiest.get(STATUS_PATH, 0),
-                "rate_limited": stats["codes"].get("40007", 0), "over_cap": stats["codes"].get("47002", 0),
-                "cpu_s": ours["cpu"], "build_cpu_s": ours["build_cpu"],
-            })
-            ratio = ours["wall"] / plain["wall"]
-            print("%6d phones%s: plugin %.2fs, sequential %.2fs, ratio %.3f, %d requests, %d answered 47002"
-                  % (size, " (cap %d in flight)" % max_in_flight if max_in_flight else "", ours["wall"], plain["wall"],
-                     ratio, stats["total_requests"], rows[-1]["over_cap"]), flush=True)
+        rows = [bench_inventory(size, max_in_flight, latency, workdir, concurrency) for size, max_in_flight in runs]
+        apps_rows = bench_app_runs(apps, latency, workdir, concurrency) if apps["phones"] else []
+    if rows:
+        print_inventory_table(rows)
+    if apps_rows:
+        bench_apps.print_table(apps_rows, apps["rate"], apps["server_rate"], apps["poll_interval"],
+                               apps["install_reads"], latency)
+    failed = [r for r in rows if r["requests"] != r["floor"] + r["over_cap"] or r["rate_limited"]
+              or max(r["busiest_list"], r["busiest_status"]) > CLIENT_RATE_LIMIT or r["over_cap"] > MAX_OVER_CAP
+              or (not r["cap"] and r["over_cap"])]
+    apps_failed = ["%s run: %s" % (r["run"], "; ".join(r["problems"])) for r in apps_rows if r["problems"]]
+    if failed:
+        raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
+                         % (MAX_OVER_CAP, failed))
+    if apps_failed:
+        raise SystemExit("bench: geelark_app missed its request counts or exceeded a limit: " + " | ".join(apps_failed))
+
+
+def bench_inventory(size, max_in_flight, latency, workdir, concurrency):
+    """The plugin, then the sequential client, on one fleet: the table row."""
+    truth = dict((p["id"], p["status"]) for p in geelark_emulator.make_fleet(size))
+    emulator = Emulator(size, latency, workdir)
+    try:
+        emulator.control("config", {"rate_limit": SERVER_RATE_LIMIT, "max_in_flight": max_in_flight})
+        # Phones created `starting` would boot on being read: both contenders must see one fleet.
+        emulator.control("power", {"boot_reads": HOLD_STILL_READS})
+        emulator.control("reset", {})
+        ours = run_plugin(emulator, workdir, concurrency)
+        stats = emulator.control("stats")  # the --list run came from the cache: no request
+        emulator.control("config", {"rate_limit": 0, "max_in_flight": 0})  # no limits for the plain client
+        emulator.control("reset", {})
+        plain = run_sequential(emulator.url)
+        plain_requests = emulator.control("stats")["total_requests"]
+    finally:
+        emulator.stop()
+    for name, result in (("plugin", ours), ("sequential client", plain)):
+        if result["statuses"] != truth:
+            raise SystemExit("%s at %d phones: %d phones, %d wrong or missing" % (
+                name, size, len(result["statuses"]),
+                sum(1 for i in truth if result["statuses"].get(i) != truth[i])))
+    floor = 2 * math.ceil(size / 100)
+    busiest = stats["busiest_minute"]
+    row = {
+        "phones": size, "cap": max_in_flight, "plugin_s": ours["wall"], "plugin_fetch_s": ours["fetch_wall"],
+        "list_s": ours["list_wall"],
+        "sequential_s": plain["wall"], "ratio": ours["wall"] / plain["wall"],
+        "requests": stats["total_requests"], "sequential_requests": plain_requests, "floor": floor,
+        "peak_parallel": stats["peak_in_flight"],
+        "busiest_list": busiest.get(LIST_PATH, 0), "busiest_status": busiest.get(STATUS_PATH, 0),
+        "rate_limited": stats["codes"].get("40007", 0), "over_cap": stats["codes"].get("47002", 0),
+        "cpu_s": ours["cpu"], "build_cpu_s": ours["build_cpu"],
+    }
+    print("%6d phones%s: plugin %.2fs, sequential %.2fs, ratio %.3f, %d requests, %d answered 47002"
+          % (size, " (cap %d in flight)" % max_in_flight if max_in_flight else "", ours["wall"], plain["wall"],
+             row["ratio"], stats["total_requests"], row["over_cap"]), flush=True)
+    return row
+
+
+def bench_app_runs(apps, latency, workdir, concurrency):
+    """geelark_app's first and second run on apps["phones"] started phones (tools/bench_apps.py): two table rows."""
+    ids = [p["id"] for p in geelark_emulator.make_fleet(apps["phones"])]
+    emulator = Emulator(apps["phones"], latency, workdir)
+    try:
+        rows = bench_apps.measure(emulator, ids, TOKEN, apps["rate"], apps["server_rate"], apps["poll_interval"],
+                                  apps["install_reads"], os.path.join(workdir, "apps-budget"), concurrency)
+    finally:
+        emulator.stop()
+    for r in rows:
+        print("%6d phones, geelark_app %s run: %.1fs, %d requests, %.3f per phone"
+              % (apps["phones"], r["run"], r["elapsed"], r["total"], r["total"] / apps["phones"]), flush=True)
+    return rows
+
+
+def print_inventory_table(rows):
     header = ("| phones | server cap in flight | ansible-inventory --graph | of which API | sequential client | ratio "
               "| --list from the cache | requests (floor) "
               "| sequential requests | peak parallel | busiest minute list / status | 40007 | 47002 | plugin CPU "
@@ -200,12 +254,6 @@ def main():
                   r["list_s"], r["requests"], r["floor"], r["sequential_requests"], r["peak_parallel"],
                   r["busiest_list"], r["busiest_status"], r["rate_limited"], r["over_cap"], r["cpu_s"],
                   r["build_cpu_s"]))
-    failed = [r for r in rows if r["requests"] != r["floor"] + r["over_cap"] or r["rate_limited"]
-              or max(r["busiest_list"], r["busiest_status"]) > 180 or r["over_cap"] > MAX_OVER_CAP
-              or (not r["cap"] and r["over_cap"])]
-    if failed:
-        raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
-                         % (MAX_OVER_CAP, failed))
 
 
 if __name__ == "__main__":
