@@ -48,6 +48,7 @@ RUNBOOK_ARGS = {
     "assert_status": [],
     "wait_for_status": ["-e", "wait_timeout=0"],
     "power": ["-e", "state=stopped", "-e", "max_changes=1000", "--check"],
+    "apps": ["-e", "package=com.zhiliaoapp.musically", "-e", "max_changes=1000", "--check"],
 }
 
 
