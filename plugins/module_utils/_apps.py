@@ -17,6 +17,7 @@ Private to this collection: the API of this file may change without notice.
 
 from __future__ import annotations
 
+import difflib
 import time
 
 from ._app_lists import PER_PHONE_CODES, installable_apps, installed_rows, per_phone_message, read_per_phone
@@ -51,6 +52,13 @@ ON_PHONE = (INSTALLED, UNINSTALL_FAILED)  # the app is there and usable
 NOT_FOUND, NOT_RUNNING, BUSY, HIGHER_INSTALLED, NOT_INSTALLED = 42001, 42002, 42003, 42004, 42005
 STARTED = 0
 POWER_MODULE = "geelark.cloudphone.geelark_phone_power"
+# What to do about a phone that is not started, by its status.
+NOT_STARTED_ADVICE = {
+    1: "it is starting: run again once it is started (geelark.cloudphone.geelark_phone_status)",
+    3: "an expired phone cannot start: renew it in GeeLark, or leave it out of the target "
+       "(for example with the inventory pattern !status_expired)",
+    None: "start it first with %s (state: started)" % POWER_MODULE,
+}
 
 # What each phone ended as, in the result's `apps`.
 OUTCOMES = ("installed", "already", "uninstalled", "absent", "installing", "uninstalling", "failed")
@@ -96,9 +104,12 @@ class AppResult(ChangeResult):
         self.others: set = set()  # phones found mid-install or mid-uninstall: waited for, no write of ours
         self.planned: set = set()  # check mode: the phones a write would go to
         self.planned_version: str | None = None  # what `present` installs, for check mode and --diff
+        self.seen_packages: dict[str, int] = {}  # every package the reads found, with the phones that have it
 
     def take(self, phone_id, rows):
         """Keep a phone's newest reading of the package's row."""
+        for package in set(row.get("package") for row in rows if row.get("install_status") in ON_PHONE):
+            self.seen_packages[package] = self.seen_packages.get(package, 0) + 1
         mine = [row for row in rows if row.get("package") == self.package]
         row = None
         if mine:
@@ -194,10 +205,7 @@ class AppRun:
         if state == "absent" and (version is not None or version_id is not None):
             raise ConfigError("version and version_id apply to state=present; state=absent removes every version",
                               advice="leave version and version_id out")
-        for name, value in (("version", version), ("version_id", version_id)):
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ConfigError("%s must be a non-empty string, got %r" % (name, value),
-                                  advice="quote it in YAML (\"36.5.4\"), so it is not read as a number")
+        version, version_id = _version_text("version", version), _version_text("version_id", version_id)
         ids = normalize_ids(ids)
         result = AppResult(ids, package, state)
         if not ids:
@@ -301,11 +309,16 @@ class AppRun:
                           ", ".join("version_id %s (%s, app %s)" % (v.get("id"), v.get("version_name"), app.get("name"))
                                     for app, v in found)))
             advice = "give version_id instead of version, one of those listed"
+        elif not apps:
+            message = ("no app installable on phone %s has the package %s; nothing was sent%s"
+                       % (phone_id, result.package, _similar_packages(result.package, offered)))
+            advice = ("give the package name (such as com.zhiliaoapp.musically), not the app's name; "
+                      "geelark.cloudphone.geelark_app_info with installable: true lists them")
         else:
             message = ("%s of %s is not installable on phone %s; nothing was sent; its installable versions: %s"
                        % (wanted.describe(), result.package, phone_id, listed))
-            advice = ("check the package name and the version (geelark.cloudphone.geelark_app_info with "
-                      "installable: true lists them)")
+            advice = ("check the version (geelark.cloudphone.geelark_app_info with installable: true lists them); "
+                      "quote a version in YAML (\"36.10\"), so it is not read as a number")
         error = ConfigError(message, advice=advice)
         raise error
 
@@ -325,9 +338,19 @@ class AppRun:
                                             "nothing was sent; run again when the install is done" % result.package)
             else:
                 result.outcome[phone_id] = "absent"
+        if not to_remove and not waiting_others and answered:
+            self._suggest(result, result.seen_packages, "installed on none of the %d phones read" % len(answered))
         writes = UninstallWrite(self, result.package)
         written = self._write_where_running(result, to_remove, writes, "an uninstall")
         self._finish(result, written, waiting_others, writes, UninstallWait(self), "uninstalled", "uninstalling")
+
+    @staticmethod
+    def _suggest(result, known, what):
+        """Warn when the package looks mistyped: close to a package (or an app name) the reads found."""
+        close = difflib.get_close_matches(result.package, list(known), n=3, cutoff=0.8)
+        if close:
+            result.warnings.append("%s is %s; did you mean %s?" % (
+                result.package, what, " or ".join("%s (%s)" % (c, known[c]) for c in close)))
 
     # both
 
@@ -349,8 +372,8 @@ class AppRun:
                 continue
             status = report.phones[phone_id]["status"]
             if status != STARTED:
-                result.fail(phone_id, NOT_RUNNING, "%s: apps change only on a started phone; nothing was sent; start "
-                            "it first with %s (state: started)" % (status_name(status), POWER_MODULE))
+                result.fail(phone_id, NOT_RUNNING, "%s: apps change only on a started phone; nothing was sent; %s"
+                            % (status_name(status), NOT_STARTED_ADVICE.get(status, NOT_STARTED_ADVICE[None])))
                 continue
             running.append(phone_id)
         # Counted from the reads just made: phones that moved since an earlier plan count too.
@@ -386,6 +409,34 @@ class AppRun:
         return read_per_phone(self.transport, ids, self.concurrency, installed_rows)
 
     _read = read_rows
+
+
+def _version_text(name, value):
+    """A version or version ID as text: a whole number is taken as its digits, a number with a point is refused.
+
+    YAML reads an unquoted 36.10 as the number 36.1: that version would never be found, so say why.
+    """
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ConfigError("%s is the number %r, which may not be what was written (YAML reads 36.10 as 36.1)"
+                          % (name, value), advice="quote it in YAML: %s: \"36.10\"" % name)
+    raise ConfigError("%s must be a non-empty string, got %r" % (name, value),
+                      advice="quote it in YAML (\"36.5.4\"), so it is not read as a number")
+
+
+def _similar_packages(package, offered):
+    """"; similar: P (App), ..." for installable apps whose package or name is close to `package`, or ""."""
+    by_package = dict((app.get("package"), app.get("name")) for app in offered if app.get("package"))
+    by_name = dict(((app.get("name") or "").lower(), app.get("package")) for app in offered if app.get("package"))
+    close = difflib.get_close_matches(package, list(by_package), n=3, cutoff=0.75)
+    close += [by_name[n] for n in difflib.get_close_matches(package.lower(), list(by_name), n=3, cutoff=0.75)
+              if by_name[n] not in close]
+    if not close:
+        return ""
+    return "; similar: %s" % ", ".join("%s (%s)" % (p, by_package.get(p)) for p in close[:3])
 
 
 def _whole(value):

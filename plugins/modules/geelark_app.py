@@ -61,17 +61,19 @@ options:
     required: true
   version:
     description:
-      - The version name to install with O(state=present), for example C("36.5.4"). Quote it in
-        YAML, so it is not read as a number.
+      - The version name to install with O(state=present), for example C("36.5.4"), as a string.
+        Quote it in YAML, because an unquoted C(36.10) is the number 36.1, which the module refuses
+        rather than look for the wrong version.
       - Phones with an older version are upgraded; phones with this version are left alone.
       - Mutually exclusive with O(version_id).
-    type: str
+    type: raw
   version_id:
     description:
       - The app version ID to install with O(state=present), as a string (for example from
         M(geelark.cloudphone.geelark_app_info) with O(geelark.cloudphone.geelark_app_info#module:installable=true)).
+        A whole number is taken as its digits.
       - Mutually exclusive with O(version).
-    type: str
+    type: raw
   state:
     description:
       - V(present) installs the app where it is missing or older than O(version).
@@ -182,6 +184,8 @@ apps:
         - V(installed) or V(uninstalled) when the change was made (by this task, or by one found
           under way); V(already) or V(absent) when there was nothing to do; V(installing) or
           V(uninstalling) without O(wait); V(failed) when the phone is in RV(failures).
+        - In check mode, the outcome the run would have (V(installed) for a phone an install would
+          go to); nothing was sent.
       type: str
       sample: installed
 failures:
@@ -246,8 +250,8 @@ def main():
         argument_spec=dict(
             ids=dict(type="list", elements="raw", required=True),
             package=dict(type="str", required=True),
-            version=dict(type="str"),
-            version_id=dict(type="str"),
+            version=dict(type="raw"),
+            version_id=dict(type="raw"),
             state=dict(type="str", choices=list(APP_STATES), default="present"),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),

@@ -13,6 +13,8 @@ import pytest
 from ansible_collections.geelark.cloudphone.plugins.module_utils._apps import INSTALL_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_app
 
+from .conftest import warning_texts
+
 TIKTOK = "com.zhiliaoapp.musically"
 V_NEW, V_MID, V_OLD = "1793552962140770305", "1793552962140770304", "1793552962140770303"
 INSTALLABLE_PATH = "/open/v1/app/installable/list"
@@ -265,3 +267,29 @@ def test_the_version_is_looked_up_on_the_next_phone_when_the_first_cannot_answer
     failure, = result["failures"]
     assert failure["id"] == first and failure["code"] == 42002 and "geelark_phone_power" in failure["msg"]
     assert len(emulator.request_bodies(INSTALLABLE_PATH)) == 2
+
+
+def test_a_version_read_as_a_number_is_refused_and_a_whole_number_id_is_taken_as_its_digits(emulator, run):
+    phone, = started(emulator, 1)
+    number = run(ids=[phone], version=36.1)
+    assert number["failed"] is True and "version is the number 36.1" in number["msg"]
+    assert 'version: "36.10"' in number["msg"] and emulator.stats()["total_requests"] == 0
+    by_number = run(ids=[phone], version_id=int(V_MID))
+    assert by_number["changed_ids"] == [phone] and emulator.apps_of(phone)[0]["appVersionId"] == V_MID
+
+
+def test_a_mistyped_package_gets_a_suggestion(emulator, run):
+    has, = started(emulator, 1)
+    emulator.set_apps({has: {TIKTOK: {"versionName": "36.4.0"}}})
+    absent = run(ids=[has], package="com.zhiliaoapp.musicaly", state="absent")
+    assert absent["changed"] is False
+    assert any("did you mean %s (1)?" % TIKTOK in w for w in warning_texts(absent)), absent
+    present = run(ids=[has], package="TikTok", version="36.5.4")
+    assert present["failed"] is True and "no app installable on phone" in present["msg"]
+    assert "similar: %s (TikTok)" % TIKTOK in present["msg"] and "not the app's name" in present["msg"]
+
+
+def test_an_expired_or_starting_phone_is_told_what_will_work(emulator, run):
+    expired = [i for i, s in emulator.true_status().items() if s == 3][0]
+    result = run(ids=[expired], version="36.5.4")
+    assert "renew it in GeeLark" in result["failures"][0]["msg"] and "geelark_phone_power" not in result["msg"]
