@@ -326,11 +326,13 @@ class RateLimiter:
     window after the failure the server is tried again, and told what the stand-in let through.
 
     `turn(endpoint)` is the lock the threads of this process take turns with to book a slot and
-    wait for it (see the module docstring); `reserve(endpoint, max_wait)` books one.
+    wait for it (see the module docstring); `reserve(endpoint, max_wait)` books one. `log` takes
+    debug lines: which budget is in use (`describe`) whenever the server goes down or comes back.
     """
 
     def __init__(self, per_minute, scope=SCOPE_PROCESS, identity="", api_url="", budget_dir=None,
-                 clock=time.monotonic, wall_clock=time.time, warn=None, window=WINDOW_SECONDS, server=None, nodes=1):
+                 clock=time.monotonic, wall_clock=time.time, warn=None, window=WINDOW_SECONDS, server=None, nodes=1,
+                 log=None):
         self.per_minute = per_minute
         self.scope = scope
         self.window = window
@@ -344,6 +346,7 @@ class RateLimiter:
         self._clock = clock
         self._wall_clock = wall_clock
         self._warn = warn
+        self._log = log
         self._budgets: dict = {}
         self._standins: dict = {}  # endpoint -> the budget used while the server fails
         self._server_failed_at = None  # on `clock`
@@ -365,6 +368,27 @@ class RateLimiter:
 
     def _server_is_down(self):
         return self._server_failed_at is not None and self._clock() - self._server_failed_at < self.window
+
+    def describe(self):
+        """Which budget is in use, in words for the debug log: "shared (redis server h:6379 db 0, ...)" and so on.
+
+        No secret: the server is named by its label, the account not at all.
+        """
+        if not self.per_minute:
+            return "none (rate_limit 0)"
+        rate = "%d requests a minute per endpoint" % self.per_minute
+        directory = budget_path_hint(self._budget_dir)
+        if self.server is not None:
+            with self._lock:
+                down = self._server_is_down()
+            share = "machine share 1/%d (%d a minute, %s)" % (self.nodes, self.share, directory)
+            if down:
+                return "%s while the server is down (%s); tried again a minute after it failed" % (
+                    share, self.server.label)
+            return "shared (%s), %s; while the server is down: %s" % (self.server.label, rate, share)
+        if self.scope == SCOPE_MACHINE:
+            return "machine (%s), %s" % (directory, rate)
+        return "process (this run only), %s" % rate
 
     def limit(self, endpoint):
         """The current budget for the endpoint (requests per minute)."""
@@ -445,10 +469,14 @@ class RateLimiter:
                 with self._lock:
                     self._server_failed_at = self._clock()
                 self._server_failed(str(exc))
+                self._debug("rate budget: %s" % self.describe())
             else:
                 with self._lock:
                     self._standins.pop(endpoint, None)
+                    back = self._server_failed_at is not None
                     self._server_failed_at = None
+                if back:
+                    self._debug("rate budget: shared again (%s)" % self.server.label)
                 return answer
         return self._use_standin(endpoint, action)
 
@@ -485,6 +513,10 @@ class RateLimiter:
                        "and tries the server again a minute later. Check that the Redis or Valkey server of "
                        "rate_limit_url is up and reachable from this node, and its password"
                        % (reason, self.share, self.per_minute, self.nodes))
+
+    def _debug(self, line):
+        if self._log:
+            self._log(line)
 
     def _new_budget(self, endpoint):
         if self.scope == SCOPE_MACHINE:

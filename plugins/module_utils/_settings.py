@@ -252,7 +252,8 @@ class ClientSettings:
                             for o in API_OPTIONS if not (o.no_log or o.name in CREDENTIAL_OPTIONS))
         self.budget_server = None
         if self._values["rate_limit_scope"] == SCOPE_SHARED:
-            self.budget_server = budget_server(values.get("rate_limit_url"), values.get("rate_limit_password"))
+            self.budget_server = budget_server(values.get("rate_limit_url"), values.get("rate_limit_password"),
+                                               self.sources.get("rate_limit_url"))
 
     def __getattr__(self, name) -> t.Any:
         """The checked value of an option: settings.timeout, settings.concurrency ..."""
@@ -278,7 +279,7 @@ class ClientSettings:
         return "ClientSettings(api_url=%r, credentials=%r)" % (self.api_url, self.credentials)
 
 
-def budget_server(url, password=None):
+def budget_server(url, password=None, source=None):
     """The BudgetServer of scope shared, checked: a URL of a scheme redis-py speaks, and the library itself."""
     if is_unset(url):
         raise _config_error("rate_limit_scope is shared, but rate_limit_url is not set",
@@ -286,7 +287,7 @@ def budget_server(url, password=None):
                                    "such as redis://redis.example.com:6379/0, or choose rate_limit_scope: machine"
                                    % ENV_RATE_LIMIT_URL)
     password = None if is_unset(password) else password
-    problem = url_problem(url, password)
+    problem = url_problem(url, password, source)
     if problem:
         advice = ("set rate_limit_url (env %s) to redis://HOST:PORT/DB, rediss://HOST:PORT/DB (TLS) or "
                   "unix:///PATH/TO/SOCKET" % ENV_RATE_LIMIT_URL)

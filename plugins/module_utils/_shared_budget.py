@@ -35,6 +35,8 @@ URL_SCHEMES = ("redis", "rediss", "unix")
 SERVER_TIMEOUT = 3.0
 KEY_PREFIX = "geelark.cloudphone:budget:"
 _MASK = "********"
+# A scheme as written, to quote in a message: nothing after it (the user part may hold a password).
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,19}://")
 
 # KEYS: grants, refusals (sorted sets of server times, in seconds). ARGV: operation ("book" or
 # "refuse"), per_minute, window, max_wait (negative: none), then the ages in seconds of requests this
@@ -97,22 +99,44 @@ def masked_url(url):
     return re.sub(r"([?&]password=)[^&#]*", lambda m: m.group(1) + _MASK, text, flags=re.IGNORECASE)
 
 
-def url_problem(url, password=None):
-    """Why the URL cannot name a budget server (a sentence quoting it masked), or None when it can."""
+def url_problem(url, password=None, source=None):
+    """Why the URL cannot name a budget server, or None when it can.
+
+    The sentence names the setting, and where its value came from when `source` says (as the
+    settings' sources do), but never quotes the URL: past its scheme it may hold a password, and
+    Ansible masks a secret option's whole value wherever it appears, so a quoted URL reads "********".
+    """
+    setting = "rate_limit_url (from %s)" % source if source else "rate_limit_url"
+    if not isinstance(url, str):
+        return "%s is not text: it must be a redis://, rediss:// or unix:// URL" % setting
     try:
         parts = urlsplit(url.strip())
-        usable = parts.scheme.lower() in URL_SCHEMES and (parts.port is None or parts.port > 0)
-    except (AttributeError, ValueError):  # not text, or a port that is not a number
-        parts, usable = None, False
-    shown = masked_url(url)
-    if parts is None or not usable:
-        return "rate_limit_url %r is not a redis://, rediss:// or unix:// URL" % shown
-    if parts.scheme.lower() == "unix" and not parts.path:
-        return "rate_limit_url %r names no socket path (unix:///run/redis/redis.sock)" % shown
+    except ValueError:  # such as an unclosed [ of an IPv6 address
+        return "%s is not a URL: it must be a redis://, rediss:// or unix:// URL" % setting
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number, or out of range
+        port_ok = False
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        written = _SCHEME_RE.match(url.strip())
+        if written:
+            return "%s starts with %r, not redis://, rediss:// or unix://" % (setting, written.group(0))
+        return "%s does not start with redis://, rediss:// or unix://" % setting
+    if not port_ok:
+        return "%s has a port that is not a number from 1 to 65535" % setting
+    if scheme == "unix" and not parts.path:
+        return "%s is a unix:// URL that names no socket path (unix:///run/redis/redis.sock)" % setting
     if password and (parts.password or any(k.lower() == "password" for k, v in parse_qsl(parts.query))):
-        return ("rate_limit_url %r holds a password, and rate_limit_password is set too: give the password "
-                "in one place only" % shown)
+        return ("%s holds a password, and rate_limit_password is set too: give the password in one place only"
+                % setting)
     return None
+
+
+def unshared_url_warning(scope, scope_variable):
+    """The warning for a server URL that scope `scope` ignores: the user meant to share the budget, and does not."""
+    return ("rate_limit_url is set but rate_limit_scope is %s: the budget is not shared across machines; set "
+            "rate_limit_scope: shared (%s)" % (scope, scope_variable))
 
 
 class BudgetServer:
@@ -134,6 +158,29 @@ class BudgetServer:
     def name(self):
         """The URL as messages show it: the password masked."""
         return masked_url(self.url)
+
+    @property
+    def label(self):
+        """The server in words for the debug log, such as "redis server h:6379 db 0 over TLS, password hidden".
+
+        Never the URL as written: Ansible masks a secret option's whole value wherever it appears.
+        """
+        try:
+            parts = urlsplit(self.url)
+            port = parts.port
+        except ValueError:  # url_problem refuses such a URL first; a BudgetServer made directly may hold one
+            return "redis server (URL not readable), password hidden"
+        query = dict((k.lower(), v) for k, v in parse_qsl(parts.query))
+        secret = self._password or parts.password or query.get("password")
+        db = query.get("db") or parts.path.strip("/") or "0"
+        scheme = parts.scheme.lower()
+        if scheme == "unix":
+            where = "redis socket %s db %s" % (parts.path, query.get("db") or "0")
+        else:
+            host = parts.hostname or "localhost"
+            where = "redis server %s:%d db %s%s" % ("[%s]" % host if ":" in host else host, port or 6379, db,
+                                                    " over TLS" if scheme == "rediss" else "")
+        return where + (", password hidden" if secret else ", no password")
 
     def __repr__(self):
         return "BudgetServer(%r)" % self.name

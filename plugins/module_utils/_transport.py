@@ -44,7 +44,8 @@ from ._errors import (
 )
 from ._parallel import CLEAN, NEUTRAL, OVER_CAP, PUSHBACK, AdaptiveLimit
 from ._ratelimit import SCOPE_MACHINE, WINDOW_SECONDS, RateLimiter
-from ._settings import CREDENTIAL_VARIABLES
+from ._settings import CREDENTIAL_VARIABLES, OPTIONS
+from ._shared_budget import unshared_url_warning
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
 # The adaptive limit of requests in flight starts here and grows towards the concurrency option.
@@ -146,7 +147,8 @@ class Transport:
                                    identity=self.credentials.identity, api_url=self.api_url,
                                    budget_dir=settings.budget_dir, wall_clock=wall_clock, warn=self._tell,
                                    window=self._budget_window, server=settings.budget_server,
-                                   nodes=settings.rate_limit_nodes)
+                                   nodes=settings.rate_limit_nodes, log=self.debug)
+        self._tell_budget(settings)
         self.parallelism = AdaptiveLimit(settings.concurrency, START_PARALLELISM, self.stop_event)
         self._session = session or _new_session(settings.concurrency)
         self._session.headers.update({
@@ -163,6 +165,16 @@ class Transport:
         self._waiting = 0
         self._waiting_since = 0.0
         self._waited = 0.0
+
+    def _tell_budget(self, settings):
+        """Say which rate budget this run keeps (debug), and warn of a server URL its scope does not use.
+
+        The settings keep rate_limit_url only for scope shared; `sources` still says one was given
+        (an empty value is not given, so AWX's blank field never warns).
+        """
+        self.debug("rate budget: %s" % self.limiter.describe())
+        if self.limiter.server is None and settings.sources.get("rate_limit_url"):
+            self._tell(unshared_url_warning(settings.rate_limit_scope, OPTIONS["rate_limit_scope"].env))
 
     def close(self):
         self._session.close()
@@ -304,7 +316,7 @@ class Transport:
     def _budget_sharing(self):
         limiter = self.limiter
         if limiter.server is not None and not limiter.server_down:
-            return ", shared through %s" % limiter.server.name
+            return ", shared through %s" % limiter.server.label
         if limiter.scope == SCOPE_MACHINE and limiter.fallback_reason is None:
             return ", shared by every run on this machine"
         return ""

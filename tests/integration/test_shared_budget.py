@@ -28,11 +28,13 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._ratelimit impo
 from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
 from ansible_collections.geelark.cloudphone.tests.unit.plugins.module_utils.test__shared_budget import RedisServer
 
-from .conftest import BIN, TOKEN, ansible_env, local_play
+from .conftest import BIN, TOKEN, ansible_env, local_play, run_command
 
 RATE_LIMIT = 8
 RUNS = 4
 WARNING = "The shared rate budget cannot be used"
+UNSHARED = ("rate_limit_url is set but rate_limit_scope is machine: the budget is not shared across machines; set "
+            "rate_limit_scope: shared (GEELARK_RATE_LIMIT_SCOPE)")
 
 
 def status_task(emulator, ids, out, **options):
@@ -169,3 +171,29 @@ def test_a_process_whose_clock_is_30_s_ahead_keeps_the_shared_budget(tmp_path):
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t < start + 2.9) <= 4, times
     assert min(ahead) >= min(on_time) + 2.9  # it waited for the first process's slots to age out
+
+
+def test_a_server_url_without_scope_shared_warns_in_a_task_and_the_inventory_and_a_blank_one_does_not(
+        tmp_path, inventory_file):
+    with Emulator(phones=20, token=TOKEN) as emulator:
+        ids = list(emulator.true_status())
+        runs = {}
+        for name, url in (("set", "redis://:pw-3c1@127.0.0.1:6379/0"), ("blank", "")):  # "": AWX's blank field
+            env = ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_RATE_LIMIT_URL=url)
+            plays = local_play(*status_task(emulator, ids, tmp_path / ("%s.json" % name)))
+            proc = start_playbook(tmp_path / ("%s.yml" % name), plays, env)
+            runs[name] = proc.communicate(timeout=600)[0], proc.returncode
+        env = ansible_env(GEELARK_TOKEN=TOKEN, GEELARK_RATE_LIMIT_URL="redis://:pw-3c1@127.0.0.1:6379/0")
+        inventory = run_command([os.path.join(BIN, "ansible-inventory"), "-i", inventory_file(api_url=emulator.url),
+                                 "--list", "-vvv"], env=env)
+    for output, rc in runs.values():
+        assert rc == 0, output
+    said = " ".join(runs["set"][0].split())  # warnings are wrapped to the terminal's width
+    assert said.count(UNSHARED) == 1, runs["set"][0]
+    assert "rate_limit_url is set" not in " ".join(runs["blank"][0].split())
+    assert inventory.rc == 0, inventory.text
+    shown = " ".join(inventory.text.split())
+    assert shown.count(UNSHARED) == 1, inventory.err
+    # -vvv: which budget the inventory keeps, on one line.
+    assert "rate budget: machine (%s), 180 requests a minute per endpoint" % os.environ[ENV_BUDGET_DIR] in shown
+    assert "pw-3c1" not in runs["set"][0] + inventory.text

@@ -470,7 +470,7 @@ async def _put(queue, event):
 async def main(queue, args):
     """Poll forever; ansible-rulebook cancels the task to stop the source."""
     settings = Settings(args)
-    client = GeeLarkClient(settings.client_settings, log=logger.debug)
+    client = GeeLarkClient(settings.client_settings, log=logger.debug, notice=logger.warning)
     watcher = PhoneWatcher(client, settings.ids, settings.filters, settings.emit_initial)
     logger.info("geelark.cloudphone.phone_status: watching %s every %gs", _scope(settings), settings.interval)
     failures = 0

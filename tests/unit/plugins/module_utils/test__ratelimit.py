@@ -259,6 +259,8 @@ class DownServer:
     """A shared budget server that never answers, as one that is stopped or unreachable."""
 
     calls = 0
+    name = "redis://redis.example.com:6379/0"
+    label = "redis server redis.example.com:6379 db 0, no password"
 
     def budget(self, identity, api_url, endpoint, per_minute, window):
         return self

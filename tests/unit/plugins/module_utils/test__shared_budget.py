@@ -33,7 +33,9 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._shared_budget 
     BudgetServer,
     budget_keys,
     masked_url,
+    url_problem,
 )
+from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import Transport
 
 from ...conftest import TOKEN
 from .fake_clock import FakeClock
@@ -249,11 +251,14 @@ def test_the_server_down_falls_back_to_the_machine_budget_at_the_nodes_share_and
 
 def test_the_server_is_tried_again_a_window_later_and_told_what_the_stand_in_let_through(server, tmp_path):
     clock = FakeClock(1000.0)
-    warnings = []
+    warnings, logged = [], []
     budget = limiter(server, per_minute=2, nodes=2, clock=clock, wall_clock=clock, budget_dir=str(tmp_path / "b"),
-                     warn=warnings.append)
+                     warn=warnings.append, log=logged.append)
     server.stop()
     assert waits([budget.reserve("/a")]) == [0]  # the stand-in, at 2 // 2 = 1 a minute
+    assert logged == ["rate budget: machine share 1/2 (1 a minute, %s) while the server is down (redis socket %s "
+                      "db 0, password hidden); tried again a minute after it failed"
+                      % (tmp_path / "b", server.socket_path)]
     clock.now += WINDOW - 1
     assert waits([budget.reserve("/a")]) == [1]  # still the stand-in: its slot a window after the first
     restarted = RedisServer(tmp_path, password=server.password)
@@ -266,6 +271,7 @@ def test_the_server_is_tried_again_a_window_later_and_told_what_the_stand_in_let
         assert second.booked and 59 < second.wait <= 59.5
         assert not budget.server_down and budget.limit("/a") == 2
     assert len(warnings) == 1
+    assert logged[1:] == ["rate budget: shared again (redis socket %s db 0, password hidden)" % server.socket_path]
 
 
 def test_a_wrong_password_falls_back_and_never_shows_the_password(server):
@@ -380,12 +386,15 @@ def test_scope_shared_takes_its_server_from_the_settings():
 @pytest.mark.parametrize("options, message", [
     ({}, "rate_limit_scope is shared, but rate_limit_url is not set"),
     ({"rate_limit_url": " "}, "rate_limit_scope is shared, but rate_limit_url is not set"),
-    ({"rate_limit_url": "http://:pw-7@h:6379"}, "rate_limit_url 'http://********@h:6379' is not a redis://, "
-                                                "rediss:// or unix:// URL"),
-    ({"rate_limit_url": "redis://h:port"}, "rate_limit_url 'redis://h:port' is not a redis://"),
-    ({"rate_limit_url": "unix://"}, "rate_limit_url 'unix://' names no socket path"),
-    ({"rate_limit_url": "redis://:pw-7@h", "rate_limit_password": "pw-8"},
-     "rate_limit_url 'redis://********@h' holds a password, and rate_limit_password is set too"),
+    ({"rate_limit_url": "http://:pw-7@h:6379"}, "rate_limit_url starts with 'http://', not redis://, rediss:// or "
+                                                "unix://"),
+    ({"rate_limit_url": "HTTPS://h-host:6379/0"}, "rate_limit_url starts with 'HTTPS://', not redis://"),
+    ({"rate_limit_url": "h-host:6379"}, "rate_limit_url does not start with redis://, rediss:// or unix://"),
+    ({"rate_limit_url": "redis://h-host:port"}, "rate_limit_url has a port that is not a number from 1 to 65535"),
+    ({"rate_limit_url": "redis://:pw-7@h-host:0"}, "rate_limit_url has a port that is not a number"),
+    ({"rate_limit_url": "unix://"}, "rate_limit_url is a unix:// URL that names no socket path"),
+    ({"rate_limit_url": "redis://:pw-7@h-host", "rate_limit_password": "pw-8"},
+     "rate_limit_url holds a password, and rate_limit_password is set too"),
 ])
 def test_a_shared_scope_that_cannot_work_fails_before_any_request_naming_what_to_set(options, message):
     with pytest.raises(ConfigError) as caught:
@@ -393,6 +402,88 @@ def test_a_shared_scope_that_cannot_work_fails_before_any_request_naming_what_to
     text = str(caught.value)
     assert text.startswith(message) and "pw-7" not in text and "pw-8" not in text
     assert "GEELARK_RATE_LIMIT_URL" in text
+    assert "h-host" not in caught.value.message  # the scheme at most, never the rest of the URL
+
+
+def test_a_url_of_another_scheme_is_named_by_its_scheme_and_where_it_came_from():
+    # Ansible masks a secret option's whole value: quoting the URL would show "********" and no reason.
+    problem = url_problem("http://127.0.0.1:6379/0", source="environment variable GEELARK_RATE_LIMIT_URL")
+    assert problem == ("rate_limit_url (from environment variable GEELARK_RATE_LIMIT_URL) starts with 'http://', "
+                       "not redis://, rediss:// or unix://")
+    assert url_problem("redis://:pw@h:6379/0", password="pw2", source="the task").startswith(
+        "rate_limit_url (from the task) holds a password")
+    for good in ("redis://h:6379/0", "rediss://:pw@h", "unix:///run/redis.sock?db=1", "REDIS://h"):
+        assert url_problem(good) is None
+
+
+def resolved_settings(environ, given=None, place="the task"):
+    return ClientSettings(*_settings.resolve(dict(given or {}, token=TOKEN), place, environ))
+
+
+def transport(settings):
+    told, logged = [], []
+    Transport(settings, notice=told.append, log=logged.append).close()
+    return told, logged
+
+
+UNSHARED = ("rate_limit_url is set but rate_limit_scope is %s: the budget is not shared across machines; set "
+            "rate_limit_scope: shared (GEELARK_RATE_LIMIT_SCOPE)")
+
+
+@pytest.mark.parametrize("environ, given, scope", [
+    ({"GEELARK_RATE_LIMIT_URL": "redis://:pw-5@h:6379/0"}, {}, "machine"),
+    ({}, {"rate_limit_url": "redis://h:6379/0"}, "machine"),
+    ({"GEELARK_RATE_LIMIT_SCOPE": "process"}, {"rate_limit_url": "redis://h:6379/0"}, "process"),
+])
+def test_a_server_url_with_a_scope_that_ignores_it_warns_once(environ, given, scope, tmp_path):
+    told, logged = transport(resolved_settings(dict(environ, GEELARK_RATE_BUDGET_DIR=str(tmp_path)), given))
+    assert told == [UNSHARED % scope]
+    assert not any("pw-5" in line for line in told + logged)
+
+
+@pytest.mark.parametrize("environ, given", [
+    ({"GEELARK_RATE_LIMIT_URL": ""}, {}),  # AWX's blank field
+    ({"GEELARK_RATE_LIMIT_URL": "  "}, {"rate_limit_url": ""}),
+    ({}, {}),
+    ({"GEELARK_RATE_LIMIT_SCOPE": "shared", "GEELARK_RATE_LIMIT_URL": "redis://h:6379/0"}, {}),
+])
+def test_an_empty_server_url_or_scope_shared_never_warns_of_an_unshared_budget(environ, given):
+    pytest.importorskip("redis", reason="the Python library 'redis' is not installed")
+    told, _logged = transport(resolved_settings(environ, given))
+    assert told == []
+
+
+def test_the_debug_log_says_which_budget_is_in_use(tmp_path):
+    directory = str(tmp_path / "budget")
+    machine = ClientSettings({"token": TOKEN}, budget_dir=directory)
+    assert transport(machine)[1] == ["rate budget: machine (%s), 180 requests a minute per endpoint" % directory]
+    process = ClientSettings({"token": TOKEN, "rate_limit_scope": "process", "rate_limit": 20})
+    assert transport(process)[1] == ["rate budget: process (this run only), 20 requests a minute per endpoint"]
+    assert transport(ClientSettings({"token": TOKEN, "rate_limit": 0}))[1] == ["rate budget: none (rate_limit 0)"]
+
+
+def test_the_debug_log_names_the_shared_server_without_its_url_or_password(tmp_path):
+    pytest.importorskip("redis", reason="the Python library 'redis' is not installed")
+    directory = str(tmp_path / "budget")
+    settings = ClientSettings({"token": TOKEN, "rate_limit_scope": "shared",
+                               "rate_limit_url": "rediss://:pw-6@redis.example.com:6380/2"}, budget_dir=directory)
+    (line,) = transport(settings)[1]
+    # Never the URL as written: Ansible masks a secret option's whole value wherever it appears.
+    assert line == ("rate budget: shared (redis server redis.example.com:6380 db 2 over TLS, password hidden), "
+                    "180 requests a minute per endpoint; while the server is down: machine share 1/4 (45 a minute, "
+                    "%s)" % directory)
+
+
+@pytest.mark.parametrize("url, password, label", [
+    ("redis://redis.example.com:6379/0", None, "redis server redis.example.com:6379 db 0, no password"),
+    ("redis://h", "pw-4", "redis server h:6379 db 0, password hidden"),
+    ("redis://h:6379/0?db=3&password=pw-4", None, "redis server h:6379 db 3, password hidden"),
+    ("redis://[::1]:7000/1", None, "redis server [::1]:7000 db 1, no password"),
+    ("unix://:pw-4@/run/redis.sock?db=2", None, "redis socket /run/redis.sock db 2, password hidden"),
+])
+def test_the_server_label_shows_where_it_is_never_the_password(url, password, label):
+    server = BudgetServer(url, password)
+    assert server.label == label and url not in label
 
 
 def test_scope_shared_without_the_redis_library_fails_naming_it(monkeypatch):
