@@ -35,6 +35,11 @@ def flat(run):
     return " ".join(run.out.split())
 
 
+def fatal(run, text):
+    """The task failures (fatal: lines) whose message holds text: an error is said by one task, once."""
+    return [line for line in run.out.splitlines() if line.startswith("fatal: [localhost]: FAILED!") and text in line]
+
+
 def with_status(emulator, status, count):
     ids = [i for i, s in emulator.true_status().items() if s == status][:count]
     assert len(ids) == count
@@ -138,15 +143,23 @@ def test_install_on_300_phones_sends_installs_only_where_needed_and_fails_for_th
     assert set(statuses[i] for i in fleet["newer"]) == {"failed"}
 
 
-def test_the_guard_counts_the_phones_start_stopped_would_start_and_refuses_before_any_write(emulator):
+def test_the_guard_counts_the_phones_start_stopped_would_start_and_refuses_before_any_write(emulator, tmp_path):
     down, up = with_status(emulator, SHUT_DOWN, 3), with_status(emulator, STARTED, 2)
-    target = ["-e", "package=%s" % TIKTOK, "-e", json.dumps({"phone_ids": down + up}), "-e", "start_stopped=true"]
+    report = tmp_path / "apps.json"
+    target = ["-e", "package=%s" % TIKTOK, "-e", json.dumps({"phone_ids": down + up}), "-e", "start_stopped=true",
+              "-e", "report_file=%s" % report]
     run = runbook(emulator, *target, "-e", "max_changes=4")
     assert run.rc == 2, run.text
-    assert "5 phones would change (2 installs on running phones, and 3 shut-down phones started for it and stopped " \
-           "again), more than max_changes=4; nothing was changed. Check the target, then allow it with " \
-           "-e max_changes=5" in flat(run)
+    refusal = "5 phones would change (2 installs on running phones, and 3 shut-down phones started for it and " \
+              "stopped again), more than max_changes=4; nothing was changed. Check the target, then allow it with " \
+              "-e max_changes=5"
+    assert refusal in flat(run)
     assert writes(emulator) == NO_WRITES
+    # The refusal is said once, by the guard; the run then fails pointing at it, and the report says it once.
+    assert len(fatal(run, "more than max_changes=4")) == 1, run.out
+    assert fatal(run, "The run stopped before any install was sent: see the error above.")
+    written = json.loads(report.read_text())
+    assert written["msg"] == refusal and written["phones"] == [] and written["error"] == refusal
 
 
 def test_start_stopped_installs_on_shut_down_phones_and_leaves_them_shut_down(emulator, tmp_path):
@@ -186,41 +199,59 @@ def test_start_stopped_installs_on_shut_down_phones_and_leaves_them_shut_down(em
     assert written["left_running"] == [busy] and sorted(written["started_ids"]) == sorted(down[:3] + [busy])
 
 
-def test_check_mode_shows_the_plan_and_writes_nothing(emulator, inventory_file, tmp_path):
+def test_check_mode_says_it_is_a_plan_and_writes_nothing_whatever_python_the_inventory_gives_localhost(
+        emulator, inventory_file, tmp_path):
     fleet = inventory_file(api_url=emulator.url, keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}])
+    # An explicit localhost whose interpreter does not exist: the runbook's modules run with ansible-playbook's own.
+    local = tmp_path / "local.ini"
+    local.write_text("localhost ansible_connection=local ansible_python_interpreter=/nonexistent/python\n")
     warmup = [p["id"] for p in emulator.state.phones.values() if p["group"]["name"] == "warmup"]
     truth = emulator.true_status()
     started = [i for i in warmup if truth[i] == STARTED]
     down = [i for i in warmup if truth[i] == SHUT_DOWN]
-    emulator.set_apps(dict((i, tiktok(WANTED)) for i in started[:3]))
+    newer = started[3]  # 42004: GeeLark refuses a downgrade
+    emulator.set_apps(dict([(i, tiktok(WANTED)) for i in started[:3]] + [(newer, tiktok(NEWER))]))
     report = tmp_path / "plan.json"
-    run = runbook(emulator, "-i", fleet, "-e", "phones=group_warmup:!status_expired:!status_starting", "--check",
-                  "-e", "package=%s" % TIKTOK, "-e", "version=%s" % WANTED, "-e", "start_stopped=true",
+    run = runbook(emulator, "-i", fleet, "-i", str(local), "-e", "phones=group_warmup:!status_expired:!status_starting",
+                  "--check", "-e", "package=%s" % TIKTOK, "-e", "version=%s" % WANTED, "-e", "start_stopped=true",
                   "-e", "max_changes=1000", "-e", "report_file=%s" % report)
-    assert run.rc == 0, run.text
+    assert run.rc == 2, run.text
+    assert "/nonexistent/python" not in run.text
     assert writes(emulator) == NO_WRITES
-    phones = len(started) + len(down)
+    phones, would = len(started) + len(down), len(started) + len(down) - 4
     text = flat(run)
     assert "Plan (check mode, nothing was changed): install %s %s on %d phones: %d would be installed, 3 have it " \
-           "already, 0 would fail" % (TIKTOK, WANTED, phones, phones - 3) in text
+           "already, 1 would fail" % (TIKTOK, WANTED, phones, would) in text
     assert "%d shut-down phones would be started for the install and stopped again afterwards." % len(down) in text
+    message = "Plan (check mode, nothing was sent): 1 of %d phones would not be given %s %s, and %d would be sent " \
+              "the install: see the summary above, and every phone in %s." % (phones, TIKTOK, WANTED, would, report)
+    assert message in text
+    assert "were sent the install" not in text
     written = json.loads(report.read_text())
-    assert written["check_mode"] is True and written["msg"] is None
+    assert written["check_mode"] is True and written["msg"] == message
+    assert written["counts"] == {"would_install": would, "already": 3, "failed": 1}
+    status = dict((p["id"], p["status"]) for p in written["phones"])
+    assert sorted(i for i in status if status[i] == "would_install") == sorted(started[4:] + down)
+    assert status[newer] == "failed"
     assert sorted(p["id"] for p in written["phones"] if p["power"] == "would_start_and_stop") == sorted(down)
-    assert sorted(p["id"] for p in written["phones"]) == sorted(started + down)
+    assert sorted(status) == sorted(started + down)
 
 
 def test_absent_removes_the_app_only_where_it_is_installed(emulator):
-    up = with_status(emulator, STARTED, 4)
-    emulator.set_apps({up[0]: tiktok(WANTED), up[1]: tiktok(NEWER)})
+    up, expired = with_status(emulator, STARTED, 4), with_status(emulator, EXPIRED, 1)
+    emulator.set_apps({up[0]: tiktok(WANTED), up[1]: tiktok(NEWER), expired[0]: tiktok(WANTED)})
     run = runbook(emulator, "-e", "package=%s" % TIKTOK, "-e", "state=absent",
-                  "-e", json.dumps({"phone_ids": up, "poll_interval": 1}))
-    assert run.rc == 0, run.text
+                  "-e", json.dumps({"phone_ids": up + expired, "poll_interval": 1}))
+    assert run.rc == 2, run.text
     assert emulator.stats()["app_uninstalls"] == {up[0]: 1, up[1]: 1}
     assert emulator.stats()["app_installs"] == {} and [emulator.apps_of(i) for i in up] == [[]] * 4
     text = flat(run)
-    assert "uninstall %s from 4 phones: 2 have it (to remove), 2 do not have it, 0 cannot take it" % TIKTOK in text
-    assert "uninstall %s from 4 phones: 2 removed, 2 did not have it, 0 failed" % TIKTOK in text
+    # The IDs of the phones that have it are on a line of their own, not after the reasons the others cannot.
+    assert '"uninstall %s from 5 phones: 2 have it (to remove), 2 do not have it, 1 cannot take it (1 expired)", ' \
+           '"Have it (to remove): %s, %s"' % (TIKTOK, up[0], up[1]) in text
+    assert "uninstall %s from 5 phones: 2 removed, 2 did not have it, 1 failed" % TIKTOK in text
+    assert "1 of 5 phones could not be cleared of %s, and 2 were sent the uninstall: see the summary above." % (
+        TIKTOK) in text
 
 
 @pytest.mark.parametrize("args, message", [
@@ -235,4 +266,5 @@ def test_a_bad_input_fails_before_any_request(emulator, args, message):
     run = runbook(emulator, *args, "-e", "phone_ids=601876382020000000")
     assert run.rc == 2, run.text
     assert message in flat(run)
+    assert len(fatal(run, message)) == 1, run.out  # said once, by the check that refused it
     assert emulator.stats()["total_requests"] == 0
