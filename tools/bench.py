@@ -25,7 +25,11 @@ BENCH_CONCURRENCY (plugin and client option, default: the option's default), BEN
 0 skips the capped run), BENCH_CAP_PHONES (default 5000); BENCH_APPS_PHONES (default 1000; 0 skips
 the apps runs), BENCH_APPS_RATE (the client's rate_limit, default 1800), BENCH_APPS_POLL
 (poll_interval, default 5), BENCH_APPS_INSTALL_READS (the app/list read of a phone that shows its
-install done, default 2: the first poll finds it installing, the second installed).
+install done, default 2: the first poll finds it installing, the second installed); BENCH_SHARED
+(0 skips the four runs that share one budget through Redis, tools/bench_shared.py).
+
+Last, four playbook runs at once with budget directories of their own, 300 IDs each at rate_limit 8:
+sharing one budget through a Redis server, then with four machine budgets (tools/bench_shared.py).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import time
 import uuid
 
 import bench_apps  # tools/, this script's folder
+import bench_shared
 import emulator_process
 import requests
 
@@ -168,6 +173,10 @@ def main():
         runs = [(size, 0) for size in sizes] + ([(cap_phones, cap)] if cap else [])
         rows = [bench_inventory(size, max_in_flight, latency, workdir, concurrency) for size, max_in_flight in runs]
         apps_rows = bench_app_runs(apps, latency, workdir, concurrency) if apps["phones"] else []
+        shared_runs = False
+        if os.environ.get("BENCH_SHARED", "1") != "0":
+            ids = [p["id"] for p in geelark_emulator.make_fleet(bench_shared.JOB_PHONES)]
+            shared_runs = bench_shared.measure(Emulator, ids, TOKEN, STATUS_PATH, os.path.join(workdir, "shared-runs"))
     if rows:
         print_inventory_table(rows)
     if apps_rows:
@@ -182,6 +191,8 @@ def main():
                          % (MAX_OVER_CAP, failed))
     if apps_failed:
         raise SystemExit("bench: geelark_app missed its request counts or exceeded a limit: " + " | ".join(apps_failed))
+    if shared_runs is not False:
+        bench_shared.report(shared_runs, STATUS_PATH)
 
 
 def bench_inventory(size, max_in_flight, latency, workdir, concurrency):
