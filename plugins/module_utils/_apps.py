@@ -319,8 +319,7 @@ class AppRun:
                        % (wanted.describe(), result.package, phone_id, listed))
             advice = ("check the version (geelark.cloudphone.geelark_app_info with installable: true lists them); "
                       "quote a version in YAML (\"36.10\"), so it is not read as a number")
-        error = ConfigError(message, advice=advice)
-        raise error
+        raise ConfigError(message, advice=advice)
 
     # absent
 
@@ -535,6 +534,7 @@ class _AppWait(WaitRules):
     """Poll /app/list of the phones still on their way, one call per phone, in parallel."""
 
     action = "the change"
+    under_way_name = "being changed"
 
     def __init__(self, run):
         self.run = run
@@ -543,6 +543,13 @@ class _AppWait(WaitRules):
         raise NotImplementedError
 
     def failed(self, row):
+        raise NotImplementedError
+
+    def under_way(self, row):
+        """True while the row shows the change still going (someone else's, found by the first read)."""
+        raise NotImplementedError
+
+    def failure_text(self, row):
         raise NotImplementedError
 
     def still_waiting(self, result, targets):

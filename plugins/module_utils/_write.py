@@ -304,8 +304,8 @@ class Writer:
                     result.fail(target, error.code, ("not sent: %s" if isinstance(error, Cancelled) else "%s")
                                 % error, error=error)
                 stop = stop or error
-        for target in not_sent:
-            result.fail(target, stop.code, "not sent: %s" % stop, error=stop)
+        for target in not_sent:  # not sent: only because a batch answered with an error that stops the writing
+            result.fail(target, getattr(stop, "code", None), "not sent: %s" % stop, error=stop)
         if cancelled is not None:
             for target, cause in settle.items():
                 result.fail(target, cause.code, "%s may have been applied; the run was cancelled before %s "
