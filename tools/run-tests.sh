@@ -1,55 +1,58 @@
 #!/usr/bin/env bash
 # The one place that knows every check CI runs, its command, and their order.
-#   tools/run-tests.sh             every step in order, stopping at the first failure, with a timing table
-#                                  (`make test`)
-#   tools/run-tests.sh STEP...     only those steps, in the order given (`make coverage`, `make mutations`, ...)
-#   tools/run-tests.sh --list      the steps
+#   tools/run-tests.sh             every step (`make test`), in two lanes at once, with a timing table
+#   tools/run-tests.sh STEP...     only those steps, one after the other, in the order given (`make coverage`, ...)
+#   tools/run-tests.sh --list      the steps, and their lane
 # Most steps are antsibull-nox sessions (noxfile.py, antsibull-nox.toml); this script orders them with
 # the steps no session covers, and times each. The Makefile only sets up .venv and names steps.
+#
+# `make test` runs two lanes side by side, each one step after the other, and stops both at the first
+# failure: on 2 cores one step alone leaves CPU idle (a pytest worker waits for the ansible processes
+# it starts, the emulator, a rate-budget minute; nox waits for the package index), and the other lane
+# uses it. The two pytest runs of the ansible-core matrix, the longest steps, are the first step of
+# lane 1 and the last of lane 2: they overlap only in part, and the lanes end close together. A step's
+# output is printed in one piece when it ends. GEELARK_TEST_LANES=1: one lane, in the order listed,
+# output as it comes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.venv/bin
 export PATH="$bin:$PATH"
 cd "$root"
 nox=("$bin/nox" --no-color --reuse-venv=yes)
-pytest=("$bin/python" -m pytest --import-mode=importlib -q -p no:cacheprovider)
-# pytest-xdist: one worker per core, at most 4 (GEELARK_TEST_WORKERS=0: no workers, one process); tests that
-# share a module-scoped fixture stay on one worker (tests/conftest.py), so its work is done once.
-xdist=(-n "${GEELARK_TEST_WORKERS:-auto}" --maxprocesses 4 --dist loadgroup)
+work=$(mktemp -d -t geelark-run-tests.XXXXXX)
+# Every nox start lists the ansible-core matrix, which asks PyPI; the first start of this run (lane
+# 1's first step) keeps the answer here for the others (noxfile.py).
+export GEELARK_MATRIX_PLAN=$work/matrix-plan.json
 
-# name|title, in the order `make test` runs them
+# name|lane|title, in the order `make test` starts them within each lane
 steps=(
-  "lint|lint: ruff, ansible-lint, changelog, ansible-doc"
-  "nox-checks|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
-  "coverage|pytest: unit + integration, with coverage"
-  "mutations|pytest: each protection removed is caught (tests/test_mutations.py)"
-  "ansible-test|nox: ansible-test sanity and units (--venv)"
-  "build-smoke|build, install, smoke from the tarball"
-  "ee|execution environment (ansible-builder create)"
-  "matrix-edges|nox: ansible-core matrix, oldest and newest"
+  "lint|2|lint: ruff, ansible-lint, changelog, ansible-doc"
+  "coverage|1|nox: unit, integration, EDA tests; oldest ansible-core and Python; coverage gate"
+  "build-smoke|2|build, install, smoke from the tarball"
+  "ee|2|execution environment (ansible-builder create)"
+  "mutations|2|pytest: each protection removed is caught (tests/test_mutations.py)"
+  "nox-checks|2|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
+  "ansible-test|1|nox: ansible-test sanity and units (--venv)"
+  "matrix-newest|2|nox: unit and integration tests; newest ansible-core and Python"
 )
 
 step_lint() { tools/lint.sh; }
-# One nox run for all of them: each nox start works out the ansible-core matrix (PyPI queries).
 step_nox_checks() { "${nox[@]}" -s lint extra-checks docs-check license-check build-import-check docs; }
-# pytest-cov measures every worker and combines their data; what counts is in pyproject.toml. The
-# integration tests go first: they are the long ones, and the short unit tests fill the workers' ends.
-step_coverage() {
-  "$bin/python" -m coverage erase
-  "${pytest[@]}" "${xdist[@]}" --cov --cov-report= tests/integration tests/unit
-  "$bin/python" -m coverage report --fail-under="${COVERAGE_FAIL_UNDER:-90}"
-}
-step_mutations() { "${pytest[@]}" tests/test_mutations.py; }
+# The two edges of the ansible-core matrix, each with deprecations as errors (noxfile.py). The oldest
+# release also runs the event-driven tests and gathers coverage, from every xdist worker, for the gate.
+# `make matrix` adds the releases in between.
+step_coverage() { "${nox[@]}" -t matrix-oldest; }
+step_matrix_newest() { "${nox[@]}" -t matrix-newest; }
+step_mutations() { "$bin/python" -m pytest --import-mode=importlib -q -p no:cacheprovider tests/test_mutations.py; }
 step_ansible_test() { "${nox[@]}" -s ansible-test-sanity ansible-test-units; }
 step_build_smoke() { tools/build-smoke.sh; }
 step_ee() { tools/ee-check.sh; }
-step_matrix_edges() { "${nox[@]}" -t matrix-edges; }
 
-title_of() {
+field() {  # field STEP N: the Nth field (1 name, 2 lane, 3 title) of a step's entry
   local entry
   for entry in "${steps[@]}"; do
     if [ "${entry%%|*}" = "$1" ]; then
-      echo "${entry#*|}"
+      echo "$entry" | cut -d'|' -f"$2"
       return 0
     fi
   done
@@ -57,28 +60,91 @@ title_of() {
   return 1
 }
 
+declare -a lane_pids=()
+stop_lanes() {
+  local pid
+  for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+trap 'stop_lanes; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
 if [ "${1:-}" = "--list" ]; then
-  for entry in "${steps[@]}"; do printf '%-14s %s\n' "${entry%%|*}" "${entry#*|}"; done
+  for entry in "${steps[@]}"; do printf '%-14s %-7s %s\n' "$(cut -d'|' -f1 <<<"$entry")" \
+    "$(cut -d'|' -f2 <<<"$entry")" "$(cut -d'|' -f3 <<<"$entry")"; done
   exit 0
 fi
-names=("$@")
-if [ ${#names[@]} -eq 0 ]; then
-  for entry in "${steps[@]}"; do names+=("${entry%%|*}"); done
-  everything=1
-fi
-for name in "${names[@]}"; do title_of "$name" > /dev/null; done  # a misspelt step fails before any runs
 
 started=$(date +%s)
-declare -a timings=()
-for name in "${names[@]}"; do
-  title=$(title_of "$name")
-  t0=$(date +%s)
-  printf '\n===== %s\n' "$title"
-  "step_${name//-/_}"
-  timings+=("$(printf '%-76s %4ss' "$title" $(( $(date +%s) - t0 )))")
-done
+summary() {
+  printf '\n===== make test: %s in %ss\n' "$1" $(( $(date +%s) - started ))
+  if [ -s "$work/timings" ]; then cat "$work/timings"; fi
+}
+record() {  # record LANE STEP SECONDS: a line of the timing table, in the order the steps end
+  printf '  %-6s %-88s %4ss\n' "$1" "$(field "$2" 3)" "$3" >> "$work/timings"
+}
 
-if [ -n "${everything:-}" ]; then
-  printf '\n===== make test: every step passed in %ss\n' $(( $(date +%s) - started ))
-  printf '  %s\n' "${timings[@]}"
+if [ $# -gt 0 ] || [ "${GEELARK_TEST_LANES:-2}" = 1 ]; then
+  names=("$@")
+  if [ ${#names[@]} -eq 0 ]; then
+    for entry in "${steps[@]}"; do names+=("${entry%%|*}"); done
+    everything=1
+  fi
+  for name in "${names[@]}"; do field "$name" 1 > /dev/null; done  # a misspelt step fails before any runs
+  for name in "${names[@]}"; do
+    t0=$(date +%s)
+    printf '\n===== %s\n' "$(field "$name" 3)"
+    "step_${name//-/_}"
+    record "-" "$name" $(( $(date +%s) - t0 ))
+  done
+  if [ -n "${everything:-}" ]; then summary "every step passed"; fi
+  exit 0
 fi
+
+# One lane: its steps one after the other, each one's output into a file, printed when the step ends.
+lane() {
+  local lane=$1 name t0 rc
+  shift
+  for name in "$@"; do
+    { flock 9; printf '      lane %s: started %s (output: %s)\n' "$lane" "$(field "$name" 3)" "$work/$name.log"; } \
+      9> "$work/print.lock"
+    t0=$(date +%s)
+    rc=0
+    # in the background, then waited for: a step's own commands keep `set -e` (an `||` would lift it)
+    "step_${name//-/_}" > "$work/$name.log" 2>&1 < /dev/null &
+    wait $! || rc=$?
+    record "$lane" "$name" $(( $(date +%s) - t0 ))
+    {
+      flock 9
+      printf '\n===== %s (lane %s, %ss)%s\n' "$(field "$name" 3)" "$lane" $(( $(date +%s) - t0 )) \
+        "$([ $rc -eq 0 ] || echo ": FAILED, exit $rc")"
+      cat "$work/$name.log"
+    } 9> "$work/print.lock"
+    [ $rc -eq 0 ] || return $rc
+  done
+}
+
+set -m  # each lane in a process group of its own, so that a failure stops the other lane and all it started
+for lane_name in 1 2; do
+  lane_steps=()
+  for entry in "${steps[@]}"; do
+    [ "$(field "${entry%%|*}" 2)" = "$lane_name" ] && lane_steps+=("${entry%%|*}")
+  done
+  lane "$lane_name" "${lane_steps[@]}" &
+  lane_pids+=($!)
+done
+set +m
+running=("${lane_pids[@]}")
+while [ ${#running[@]} -gt 0 ]; do
+  rc=0
+  wait -n -p finished "${running[@]}" || rc=$?
+  if [ $rc -ne 0 ]; then
+    stop_lanes
+    wait || true
+    summary "FAILED (a step exited $rc; every other step was stopped)"
+    exit 1
+  fi
+  still=()
+  for pid in "${running[@]}"; do [ "$pid" = "$finished" ] || still+=("$pid"); done
+  running=("${still[@]}")
+done
+summary "every step passed"
