@@ -155,7 +155,10 @@ def test_the_inventory_finds_the_concurrency_cap_and_keeps_every_phone(inventory
     assert run.rc == 0, run.text
     hostvars = run.json()["_meta"]["hostvars"]
     assert {h["geelark_id"]: h["geelark_status"] for h in hostvars.values()} == truth
-    assert stats["over_cap"] <= 5, stats
+    # A handful: the requests already in flight when the first 47002 comes back may meet the cap too, more
+    # of them on a busy machine (answers slow down, so more overlap); the limit then stays below the cap
+    # (make bench measures it idle: 2). Dozens would mean the cap was never learned.
+    assert stats["over_cap"] <= 10, stats
     assert stats["codes"].get("47002", 0) == stats["over_cap"]
     # Every refused request was retried once it could go; the rest is the floor: 50 pages, 50 batches.
     assert stats["requests"][LIST_PATH] + stats["requests"][STATUS_PATH] == 100 + stats["over_cap"]
