@@ -60,13 +60,6 @@ NOT_STARTED_ADVICE = {
     None: "start it first with %s (state: started)" % POWER_MODULE,
 }
 
-# What each phone ended as, in the result's `apps`.
-OUTCOMES = ("installed", "already", "uninstalled", "absent", "installing", "uninstalling", "failed")
-
-
-def _code_text(code):
-    return "%s " % code if code is not None else ""
-
 
 class WantedVersion:
     """The version a `present` run installs: given by the user, resolved to an ID and a code by a read."""
@@ -212,7 +205,7 @@ class AppRun:
             return result
         wanted = WantedVersion(version, version_id)
         try:
-            result.take_report(self._read(ids))
+            result.take_report(self.read_rows(ids))
             answered = [i for i in ids if i not in result.failures]
             if state == "present":
                 self._install(result, answered, wanted)
@@ -406,8 +399,6 @@ class AppRun:
 
     def read_rows(self, ids):
         return read_per_phone(self.transport, ids, self.concurrency, installed_rows)
-
-    _read = read_rows
 
 
 def _version_text(name, value):
