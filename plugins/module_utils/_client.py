@@ -23,6 +23,11 @@ from ._transport import Transport
 from ._webhook import CallbackUrlChange, CallbackUrlWrite, get_callback_url
 from ._write import Writer, carry
 
+ADB_DATA_PATH = "/open/v1/adb/getData"
+ADB_STATUS_PATH = "/open/v1/adb/setStatus"
+SHELL_PATH = "/open/v1/shell/execute"
+ADB_BATCH = 200  # adb/getData and adb/setStatus take at most 200 IDs
+
 
 class GeeLarkClient:
     """Phone status and phone listing for one run, over one keep-alive HTTP session."""
@@ -97,6 +102,37 @@ class GeeLarkClient:
     def team_apps(self):
         """The team's app library, every page."""
         return read_team_apps(self.transport)
+
+    def adb_data(self, ids):
+        """ADB connection info per phone: {id: {"code", "ip", "port", "pwd"}}, 200 IDs a request (a read).
+
+        `pwd` is the phone's glogin code, a secret: it is added to the masked secrets before it is returned.
+        An ID the answer leaves out is missing from the result.
+        """
+        found = {}
+        for start in range(0, len(ids), ADB_BATCH):
+            envelope = self.transport.post(ADB_DATA_PATH, {"ids": list(ids[start:start + ADB_BATCH])})
+            data = envelope.get("data") or {}
+            for item in data.get("items") or []:
+                if not isinstance(item, dict) or item.get("id") is None:
+                    continue
+                if item.get("pwd"):
+                    self.transport.credentials.add_secret(str(item["pwd"]))
+                found[str(item["id"])] = item
+        return found
+
+    def adb_enable(self, ids):
+        """Turn ADB on for the phones, 200 IDs a request (a write: the answer has no per-phone result)."""
+        for start in range(0, len(ids), ADB_BATCH):
+            self.transport.post(ADB_STATUS_PATH, {"ids": list(ids[start:start + ADB_BATCH]), "open": True},
+                                write=True)
+
+    def shell_execute(self, phone_id, cmd):
+        """Run one command through the phone's shell API: the answer's data ({"status", "output"}).
+
+        A write: never sent twice after a lost answer (the command may have run); the error says so.
+        """
+        return self.transport.post(SHELL_PATH, {"id": phone_id, "cmd": cmd}, write=True).get("data") or {}
 
     def callback_url(self):
         """The account's webhook callback URL, or None when none is set."""
