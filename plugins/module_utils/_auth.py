@@ -42,7 +42,7 @@ class Credentials:
     GEELARK_TOKEN"), so an error about a mix of settings can say which came from where.
     """
 
-    __slots__ = ("_token", "_app_id", "_api_key", "_sources")
+    __slots__ = ("_token", "_app_id", "_api_key", "_handed_out", "_sources")
 
     def __init__(self, token=None, app_id=None, api_key=None, sources=None):
         token, app_id, api_key = (_blank_to_none(v) for v in (token, app_id, api_key))
