@@ -211,6 +211,8 @@ CONNECTION_DEFAULTS = {
     "ansible_connection": "local",
     "ansible_python_interpreter": "{{ ansible_playbook_python }}",
 }
+# Host name -> phone ID of every phone this process's geelark inventories hold (see _populate).
+PHONE_IDS_BY_HOST: t.Dict[str, str] = {}
 # When the data was fetched from the API (UTC), kept in the cached payload so a cache hit tells its age.
 FETCHED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -697,6 +699,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         direct = direct_host_store(inventory)
         display.vvv("%s: host variables written %s" % (
             self.NAME, "through set_variable" if direct is None else "directly into the inventory data"))
+        # Each host's phone ID, kept in this process for the adb connection: its tasks run in processes
+        # forked from this one, and it reads the connection info of a play's phones at once with it.
+        PHONE_IDS_BY_HOST.update((names[p["id"]], p["id"]) for p in phones)
         for phone in phones:
             host = names[phone["id"]]
             own = variables[phone["id"]]

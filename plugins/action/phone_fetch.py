@@ -1,0 +1,84 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fetch a file from a phone to the controller, without Python on the phone (see module phone_fetch)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.hashing import checksum as local_sha1
+
+from ansible_collections.geelark.cloudphone.plugins.plugin_utils._phone_files import (
+    MISSING,
+    boolean_arg,
+    remote_sha1,
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("src", "dest", "flat", "fail_on_missing"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        try:
+            return self._fetch(result, self._task.args, task_vars or {})
+        except AnsibleError as error:
+            result.update(failed=True, msg=to_text(error))
+            return result
+
+    def _fetch(self, result, args, task_vars):
+        src, dest = args.get("src"), args.get("dest")
+        if not src or not isinstance(src, str):
+            raise AnsibleError("src is required: the path of the file on the phone")
+        if not dest or not isinstance(dest, str):
+            raise AnsibleError("dest is required: where on the controller the file goes")
+        flat = boolean_arg(args.get("flat", False), "flat")
+        fail_on_missing = boolean_arg(args.get("fail_on_missing", True), "fail_on_missing")
+        dest = os.path.expanduser(dest)
+        if flat:
+            if dest.endswith(os.sep):
+                dest = os.path.join(dest, os.path.basename(src))
+        else:
+            host = task_vars.get("inventory_hostname") or self._play_context.remote_addr
+            dest = os.path.join(dest, host, src.lstrip("/"))
+        if not os.path.isabs(dest):
+            dest = os.path.join(self._loader.get_basedir(), dest)
+        wanted = remote_sha1(self, src)
+        result.update(file=src, dest=dest)
+        if wanted is MISSING:
+            result["changed"] = False
+            if fail_on_missing:
+                raise AnsibleError("the file %s is not on the phone (or is not a regular file)" % src)
+            result["msg"] = "the file %s is not on the phone; nothing was fetched" % src
+            return result
+        result["checksum"] = wanted
+        if os.path.isfile(dest) and local_sha1(dest) == wanted:
+            result.update(changed=False, size=os.path.getsize(dest))
+            return result
+        result["changed"] = True
+        if self._task.check_mode:
+            return result
+        directory = os.path.dirname(dest)
+        os.makedirs(directory, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=directory, prefix=".phone_fetch-")
+        os.close(handle)
+        try:
+            self._connection.fetch_file(src, partial)
+            got = local_sha1(partial)
+            if got != wanted:
+                raise AnsibleError("%s arrived with checksum %s, not the phone's %s: it did not arrive intact; "
+                                   "nothing was written to %s" % (src, got, wanted, dest))
+            os.replace(partial, dest)
+            partial = None
+        finally:
+            if partial is not None and os.path.exists(partial):
+                os.unlink(partial)
+        result["size"] = os.path.getsize(dest)
+        return result

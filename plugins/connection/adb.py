@@ -1,0 +1,371 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: adb
+short_description: Run tasks on GeeLark cloud phones over ADB
+version_added: 1.2.0
+description:
+  - Runs commands on a GeeLark cloud phone, and sends and fetches files, over the phone's network ADB
+    (Android Debug Bridge), so a play on the phones of the inventory (for example the group C(status_started))
+    runs its tasks on the phones themselves.
+  - The phone is named by its GeeLark ID, the host variable C(geelark_id) that the
+    P(geelark.cloudphone.geelark#inventory) inventory sets. Its address and its connection code come
+    from the API (C(/open/v1/adb/getData)), under the run's rate budget. When the inventory was read by
+    the P(geelark.cloudphone.geelark#inventory) plugin in the same run, the first host of a play that
+    needs them reads them for every host of the play at once, 200 phones a request. Hosts from another
+    source (a static export of the inventory, an inventory imported into AWX) are read together with
+    the hosts that ask at the same time (about one request per C(forks) hosts).
+  - After connecting, the connection logs in with C(glogin <code>). The code is a secret. It stays in the
+    memory of the run's ADB broker (see below) and never reaches output, host variables, facts, results or
+    logs. GeeLark ends a login after about ten minutes; a command refused for that reason did not run, so
+    the connection reads a fresh code, logs in again and runs it once more.
+  - A command's exit status reaches Ansible as its C(rc). V(false) fails with rc 1, V(exit 3) gives rc 3.
+    ADB's shell service sends standard output and standard error as one stream, so everything a command
+    prints is in C(stdout) and C(stderr) is empty.
+  - Files go through ADB's file sync service (C(put_file) and C(fetch_file)), byte for byte, any size.
+  - B(What works.) Android has no Python, so modules written in Python cannot run on a phone. What runs is
+    M(ansible.builtin.raw), M(ansible.builtin.script) (with C(ansible_remote_tmp) set to a writable
+    directory such as C(/data/local/tmp/.ansible/tmp)), and for files the collection's
+    M(geelark.cloudphone.phone_copy) and M(geelark.cloudphone.phone_fetch).
+    M(ansible.builtin.copy), M(ansible.builtin.fetch), M(ansible.builtin.command) and fact gathering run
+    Python on the host and fail (set C(gather_facts) to V(false)).
+  - B(The broker.) Ansible runs each task of each host in a process of its own. So that a phone's ADB
+    connection and login last for the run (a second task costs no new login) and the connection info is
+    read once, the first task starts a broker process for the run, reached over a Unix socket in a
+    directory only this user can open. It ends when the C(ansible-playbook) run ends.
+  - Needs the Python library C(adb-shell) on the controller (a pure-Python ADB client from PyPI, so no
+    Android SDK is needed) and C(requests).
+  - Phones with Android 10 have no ADB (GeeLark answers 49002); run commands on them with
+    M(geelark.cloudphone.geelark_phone_shell).
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
+requirements:
+  - adb-shell
+  - requests
+extends_documentation_fragment:
+  - geelark.cloudphone.api
+options:
+  geelark_id:
+    description:
+      - The GeeLark ID of the phone. The P(geelark.cloudphone.geelark#inventory) inventory sets it for
+        every phone.
+    type: str
+    required: true
+    vars:
+      - name: geelark_id
+  enable_adb:
+    description:
+      - Turn ADB on (C(/open/v1/adb/setStatus)) for the phones of the play that have it off, then wait
+        until they are ready (up to O(enable_timeout) seconds).
+      - When false, a phone with ADB off fails (unreachable) with a message naming this option.
+      - Turning ADB on is done for every phone of the play that has it off, in one request per 200, when
+        the first of them needs it.
+    type: bool
+    default: false
+    env:
+      - name: GEELARK_ENABLE_ADB
+    vars:
+      - name: geelark_enable_adb
+  enable_timeout:
+    description: Seconds to wait for phones whose ADB was just turned on to be ready.
+    type: float
+    default: 60
+    vars:
+      - name: geelark_adb_enable_timeout
+  adb_poll_interval:
+    description: Seconds between the reads of the connection info while phones whose ADB was turned on get ready.
+    type: float
+    default: 3
+    vars:
+      - name: geelark_adb_poll_interval
+  private_key_file:
+    description:
+      - The ADB key the connection signs in with (an RSA key, as C(adb) keeps it, with the public key beside
+        it in C(<file>.pub)).
+      - Made the first time it is needed when it does not exist, as C(adb) does.
+    type: path
+    default: ~/.android/adbkey
+    env:
+      - name: GEELARK_ADB_KEY_FILE
+    vars:
+      - name: geelark_adb_key_file
+  adb_timeout:
+    description: Seconds that connecting to a phone, signing in and logging in may take.
+    type: float
+    default: 30
+    vars:
+      - name: geelark_adb_timeout
+  command_timeout:
+    description:
+      - Seconds a command or a file transfer may go without a word from the phone before it fails.
+      - A command that failed so may have run; it is never run again by the connection.
+    type: float
+    default: 600
+    vars:
+      - name: geelark_adb_command_timeout
+  play_hosts:
+    description:
+      - The hosts of the play whose connection info is read together; set by Ansible, not meant to be set.
+    type: list
+    elements: str
+    vars:
+      - name: ansible_play_batch
+  api_url:
+    vars:
+      - name: geelark_api_url
+  token:
+    vars:
+      - name: geelark_token
+  app_id:
+    vars:
+      - name: geelark_app_id
+  api_key:
+    vars:
+      - name: geelark_api_key
+  validate_certs:
+    vars:
+      - name: geelark_validate_certs
+  timeout:
+    vars:
+      - name: geelark_timeout
+  retries:
+    vars:
+      - name: geelark_retries
+  retry_backoff:
+    vars:
+      - name: geelark_retry_backoff
+  retry_max_delay:
+    vars:
+      - name: geelark_retry_max_delay
+  rate_limit:
+    vars:
+      - name: geelark_rate_limit
+  rate_limit_scope:
+    vars:
+      - name: geelark_rate_limit_scope
+  rate_limit_url:
+    vars:
+      - name: geelark_rate_limit_url
+  rate_limit_password:
+    vars:
+      - name: geelark_rate_limit_password
+  rate_limit_nodes:
+    vars:
+      - name: geelark_rate_limit_nodes
+  rate_limit_wait:
+    vars:
+      - name: geelark_rate_limit_wait
+  concurrency:
+    vars:
+      - name: geelark_concurrency
+notes:
+  - The API options (O(token), O(api_url), ...) are read from the host variables C(geelark_<option>) (for
+    example C(geelark_token) from a vault file in C(group_vars)), else from their environment variables. The
+    inventory sets C(geelark_api_url) to the API it read the phones from.
+  - Privilege escalation (C(become)) is not supported, as GeeLark phones give ADB the shell user.
+  - Pipelining is not supported.
+"""
+
+EXAMPLES = r"""
+# In the inventory file (geelark.yml), make every phone use this connection:
+#   plugin: geelark.cloudphone.geelark
+#   compose:
+#     ansible_connection: "'geelark.cloudphone.adb'"
+#     ansible_remote_tmp: "'/data/local/tmp/.ansible/tmp'"
+
+- name: Check the Android release of every started phone
+  hosts: status_started
+  gather_facts: false
+  vars:
+    ansible_connection: geelark.cloudphone.adb
+  tasks:
+    - name: Read the release
+      ansible.builtin.raw: getprop ro.build.version.release
+      register: release
+      changed_when: false
+
+    - name: Send a file to the phone
+      geelark.cloudphone.phone_copy:
+        src: files/config.json
+        dest: /sdcard/Download/config.json
+"""
+
+import fcntl
+import os
+import sys
+import typing as t
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
+
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import API_OPTIONS, ClientSettings, resolve
+from ansible_collections.geelark.cloudphone.plugins.plugin_utils._adb_link import BrokerLink, LinkError, decode_output
+
+try:
+    import adb_shell  # noqa: F401  (the broker imports it; checked here to say what to install)
+
+    HAS_ADB_SHELL = True
+except ImportError:
+    HAS_ADB_SHELL = False
+
+display = Display()
+
+PLACE = "the host variables"
+# Where Ansible's controller assumes a POSIX shell, Android has /system/bin/sh on the PATH.
+_CONTROLLER_SHELL = "/bin/sh -c "
+NO_PYTHON_HINT = (
+    "\nThis is a GeeLark phone: Android has no Python, so modules written in Python cannot run on it. Use "
+    "ansible.builtin.raw or ansible.builtin.script for commands, geelark.cloudphone.phone_copy and "
+    "geelark.cloudphone.phone_fetch for files, and gather_facts: false.")
+# The inventory plugin's module: it keeps the phone ID of each of its hosts (in this process, before the fork).
+INVENTORY_MODULE = "ansible_collections.geelark.cloudphone.plugins.inventory.geelark"
+# The collections directory this file is in (.../ansible_collections/geelark/cloudphone/plugins/connection/adb.py).
+COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *([os.pardir] * 5)))
+
+
+class Connection(ConnectionBase):
+    """A GeeLark phone over ADB, through the run's ADB broker."""
+
+    transport = "geelark.cloudphone.adb"
+    has_pipelining = False
+    has_tty = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._link: t.Optional[BrokerLink] = None
+        self._var_options: dict = {}
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        # The API options follow the one rule of the collection (resolve): a host variable, else the
+        # environment variable, else the default; so the raw variables are kept to tell "not given".
+        self._var_options = dict(var_options or {})
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+
+    @property
+    def _phone_id(self):
+        phone_id = self.get_option("geelark_id")
+        if not phone_id:
+            raise AnsibleError("host %s has no geelark_id: the adb connection works on the phones of the "
+                               "geelark.cloudphone.geelark inventory (or hosts given geelark_id)" % self._host)
+        return str(phone_id)
+
+    @property
+    def _host(self):
+        return self._play_context.remote_addr or "?"
+
+    def _config(self):
+        """What the broker needs: the API settings (checked here, so a bad one fails before any start) and ADB's."""
+        given = dict((o.name, self._var_options.get("geelark_" + o.name)) for o in API_OPTIONS)
+        values, sources = resolve(given, PLACE)
+        try:
+            ClientSettings(values, sources)
+        except GeeLarkError as error:
+            raise AnsibleError("geelark.cloudphone.adb: %s" % error) from None
+        key_file = os.path.expanduser(self.get_option("private_key_file"))
+        _ensure_key(key_file)
+        return {
+            "values": values, "sources": sources, "key_file": key_file,
+            "timeout": float(self.get_option("adb_timeout")),
+            "command_timeout": float(self.get_option("command_timeout")),
+            "poll_interval": float(self.get_option("adb_poll_interval")),
+            "enable_timeout": float(self.get_option("enable_timeout")),
+        }
+
+    def _connect(self):
+        if not HAS_ADB_SHELL:
+            raise AnsibleError("geelark.cloudphone.adb needs the Python library adb-shell on the controller: "
+                               "pip install adb-shell (or use the collection's execution environment)")
+        if self._play_context.become:
+            raise AnsibleError("geelark.cloudphone.adb does not support become: a GeeLark phone gives ADB the "
+                               "shell user; remove become from this task or play")
+        if not self._connected:
+            display.vvv("ESTABLISH GEELARK ADB CONNECTION FOR PHONE %s" % self._phone_id, host=self._host)
+            try:
+                self._link = BrokerLink(self._config(), COLLECTIONS_ROOT)
+            except LinkError as error:
+                raise AnsibleConnectionFailure(str(error)) from None
+            self._connected = True
+        return self
+
+    def _play_ids(self):
+        """The phone IDs of the play's hosts, when the geelark inventory of this run knows them."""
+        inventory = sys.modules.get(INVENTORY_MODULE)
+        known = getattr(inventory, "PHONE_IDS_BY_HOST", None) or {}
+        hosts = self.get_option("play_hosts") or ()
+        return [str(known[h]) for h in hosts if h in known]
+
+    def _ask(self, request):
+        if self._link is None:
+            self._connect()
+        link = t.cast(BrokerLink, self._link)
+        request = dict(request, id=self._phone_id, play_ids=self._play_ids(),
+                       enable_adb=bool(self.get_option("enable_adb")))
+        try:
+            answer = link.ask(request)
+        except LinkError as error:
+            raise AnsibleConnectionFailure("phone %s: %s" % (self._phone_id, error)) from None
+        if answer.get("ok"):
+            return answer
+        message = answer.get("msg") or "the ADB broker gave no reason"
+        if answer.get("kind") == "error":
+            raise AnsibleError("geelark.cloudphone.adb: %s" % message)
+        raise AnsibleConnectionFailure(message)
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        if in_data is not None:
+            raise AnsibleError("geelark.cloudphone.adb does not support pipelining")
+        if cmd.startswith(_CONTROLLER_SHELL):
+            cmd = "sh -c " + cmd[len(_CONTROLLER_SHELL):]
+        display.vvv("EXEC %s" % cmd, host=self._host)
+        answer = self._ask({"op": "exec", "cmd": cmd})
+        rc = int(answer["rc"])
+        stdout = decode_output(answer)
+        stderr = b""
+        if rc in (126, 127) and "AnsiballZ_" in cmd:
+            stderr = to_bytes(NO_PYTHON_HINT)
+        return rc, stdout, stderr
+
+    def put_file(self, in_path, out_path):
+        super().put_file(in_path, out_path)
+        display.vvv("PUT %s TO %s" % (in_path, out_path), host=self._host)
+        if not os.path.isfile(in_path):
+            raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
+        self._ask({"op": "put", "src": os.path.abspath(in_path), "dest": out_path})
+
+    def fetch_file(self, in_path, out_path):
+        super().fetch_file(in_path, out_path)
+        display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._host)
+        self._ask({"op": "fetch", "src": in_path, "dest": os.path.abspath(out_path)})
+
+    def reset(self):
+        if self._connected:
+            self._ask({"op": "reset"})
+
+    def close(self):
+        # The phone's connection belongs to the run's broker and outlives this task.
+        self._connected = False
+
+
+def _ensure_key(path):
+    """Make the ADB key pair when there is none, as adb does; under a lock, as several hosts may start at once."""
+    if os.path.exists(path):
+        return
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, 0o700, exist_ok=True)
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(path):
+            return
+        from adb_shell.auth.keygen import keygen
+
+        keygen(path)
+        os.chmod(path, 0o600)
