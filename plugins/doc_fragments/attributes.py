@@ -41,3 +41,22 @@ attributes:
     support: full
     details: The diff shows the status name before and after of each phone that changes.
 """
+
+    # The attributes of the actions that move files to and from phones over the host's connection.
+    PHONE_FILES = r"""
+attributes:
+  action:
+    description: Runs on the controller, as an action plugin.
+    support: full
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Check mode reads the checksum of the file on the phone and moves no file.
+  diff_mode:
+    description: Will return details on what has changed.
+    support: none
+  platform:
+    description: The hosts this runs against.
+    support: full
+    platforms: GeeLark cloud phones (Android)
+"""

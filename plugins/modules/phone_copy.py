@@ -42,21 +42,8 @@ options:
     description: Replace a file at O(dest) whose content differs. When false, an existing file is left alone.
     type: bool
     default: true
-attributes:
-  action:
-    description: Runs on the controller, as an action plugin.
-    support: full
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Check mode reads the phone's checksum and sends nothing.
-  diff_mode:
-    description: Will return details on what has changed.
-    support: none
-  platform:
-    description: The hosts this runs against.
-    support: full
-    platforms: GeeLark cloud phones (Android)
+extends_documentation_fragment:
+  - geelark.cloudphone.attributes.phone_files
 seealso:
   - module: geelark.cloudphone.phone_fetch
   - plugin: geelark.cloudphone.adb

@@ -35,24 +35,13 @@ options:
     type: bool
     default: false
   fail_on_missing:
-    description: Fail the task when O(src) is not a file on the phone. When false, a missing file is reported, unchanged.
+    description:
+      - Fail the task when O(src) is not a file on the phone.
+      - When false, a missing file is reported, unchanged.
     type: bool
     default: true
-attributes:
-  action:
-    description: Runs on the controller, as an action plugin.
-    support: full
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Check mode reads the phone's checksum and writes nothing.
-  diff_mode:
-    description: Will return details on what has changed.
-    support: none
-  platform:
-    description: The hosts this runs against.
-    support: full
-    platforms: GeeLark cloud phones (Android)
+extends_documentation_fragment:
+  - geelark.cloudphone.attributes.phone_files
 seealso:
   - module: geelark.cloudphone.phone_copy
   - plugin: geelark.cloudphone.adb

@@ -268,30 +268,27 @@ class Broker:
                           "run; output: %s" % (phone_id, _text(output[-300:]).strip() or "none"))
 
     def put(self, phone_id, source, dest, play_ids=(), enable=False):
-        with self._phone_locks[phone_id]:
-            device = self._device(phone_id, play_ids, enable)
-            try:
-                device.push(source, dest, read_timeout_s=self.command_timeout)
-            except AdbCommandFailureException as exc:
-                raise PhoneUnreachable("phone %s refused the file %s: %s" % (phone_id, dest, _reason(exc))) from None
-            except Exception as exc:
-                self._devices.pop(phone_id, None)
-                _close(device)
-                raise CommandLost("the ADB connection to phone %s broke while %s was sent: %s" % (
-                    phone_id, dest, _reason(exc))) from None
+        self._transfer(phone_id, play_ids, enable, "sent to", dest,
+                       lambda device: device.push(source, dest, read_timeout_s=self.command_timeout))
 
     def fetch(self, phone_id, source, dest, play_ids=(), enable=False):
+        self._transfer(phone_id, play_ids, enable, "read from", source,
+                       lambda device: device.pull(source, dest, read_timeout_s=self.command_timeout))
+
+    def _transfer(self, phone_id, play_ids, enable, verb, path, move):
+        """A file sync transfer: a refusal (FAIL) is the phone's answer; a broken connection is dropped."""
         with self._phone_locks[phone_id]:
             device = self._device(phone_id, play_ids, enable)
             try:
-                device.pull(source, dest, read_timeout_s=self.command_timeout)
+                move(device)
             except AdbCommandFailureException as exc:
-                raise PhoneUnreachable("phone %s could not send %s: %s" % (phone_id, source, _reason(exc))) from None
+                raise PhoneUnreachable("phone %s: %s could not be %s it: %s" % (
+                    phone_id, path, verb, _reason(exc))) from None
             except Exception as exc:
                 self._devices.pop(phone_id, None)
                 _close(device)
-                raise CommandLost("the ADB connection to phone %s broke while %s was read: %s" % (
-                    phone_id, source, _reason(exc))) from None
+                raise CommandLost("the ADB connection to phone %s broke while %s was %s it: %s" % (
+                    phone_id, path, verb, _reason(exc))) from None
 
     def close(self):
         for device in list(self._devices.values()):

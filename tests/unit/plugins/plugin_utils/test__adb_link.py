@@ -1,0 +1,53 @@
+# Copyright (c) 2026, geelark.cloudphone contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The broker's socket directory: only a private directory of this user is ever used."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.geelark.cloudphone.plugins.plugin_utils._adb_link import BrokerLink, LinkError, private_dir
+
+
+def test_the_directory_is_made_private(tmp_path):
+    path = private_dir(str(tmp_path))
+    info = os.lstat(path)
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700
+    assert private_dir(str(tmp_path)) == path  # found again as it is
+
+
+def test_a_planted_symlink_is_refused(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    os.symlink(str(target), str(tmp_path / ("geelark-adb-%d" % os.getuid())))
+    with pytest.raises(LinkError, match="not a private directory"):
+        private_dir(str(tmp_path))
+
+
+def test_a_directory_others_may_enter_is_refused(tmp_path):
+    planted = tmp_path / ("geelark-adb-%d" % os.getuid())
+    planted.mkdir()
+    os.chmod(str(planted), 0o777)
+    with pytest.raises(LinkError, match="remove it and run again"):
+        private_dir(str(tmp_path))
+
+
+def test_runs_and_settings_get_brokers_of_their_own(tmp_path):
+    first = BrokerLink({"values": {"token": "a"}}, "/x", run_id=1, base_dir=str(tmp_path))
+    assert BrokerLink({"values": {"token": "a"}}, "/x", run_id=1, base_dir=str(tmp_path)).socket_path == first.socket_path
+    assert BrokerLink({"values": {"token": "a"}}, "/x", run_id=2, base_dir=str(tmp_path)).socket_path != first.socket_path
+    assert BrokerLink({"values": {"token": "b"}}, "/x", run_id=1, base_dir=str(tmp_path)).socket_path != first.socket_path
+    secret = BrokerLink({"values": {"token": "tok-9f8e7d"}}, "/x", run_id=1, base_dir=str(tmp_path))
+    assert "tok-9f8e7d" not in secret.socket_path + secret.lock_path
+
+
+def test_a_long_temporary_directory_falls_back_to_a_short_one(tmp_path):
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    path = private_dir(str(deep))
+    assert len(os.path.join(path, "0123456789abcdef.sock")) <= 107
