@@ -252,25 +252,13 @@ api_calls:
   type: dict
   sample: {"requests": 6, "retries": 0, "seconds": 12.5}
 error:
-  description: Details of the API error that failed the task before it could account for every phone.
+  description:
+    - Details of the API error that failed the task before it could account for every phone, under
+      the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (endpoint,
+      code, trace_id, http_status, attempts).
   returned: when an API call failed as a whole
   type: dict
-  contains:
-    endpoint:
-      description: The API path that failed.
-      type: str
-    code:
-      description: The API code, when the API answered one.
-      type: int
-    trace_id:
-      description: The request's traceId, to quote to GeeLark support.
-      type: str
-    http_status:
-      description: The HTTP status, for transport failures.
-      type: int
-    attempts:
-      description: How many attempts were made.
-      type: int
+  sample: {"endpoint": "/open/v1/phone/start", "code": 40003, "trace_id": "2C1F1A5B8E0D4F6A"}
 """
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
