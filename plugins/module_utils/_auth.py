@@ -42,7 +42,7 @@ class Credentials:
     GEELARK_TOKEN"), so an error about a mix of settings can say which came from where.
     """
 
-    __slots__ = ("_token", "_app_id", "_api_key", "_handed_out", "_sources")
+    __slots__ = ("_token", "_app_id", "_api_key", "_sources")
 
     def __init__(self, token=None, app_id=None, api_key=None, sources=None):
         token, app_id, api_key = (_blank_to_none(v) for v in (token, app_id, api_key))
@@ -66,7 +66,6 @@ class Credentials:
         self._token = token
         self._app_id = app_id
         self._api_key = api_key
-        self._handed_out = []  # secrets the API answered with (add_secret)
         self._sources = dict((n, w) for n, w in sources.items() if n in CREDENTIAL_OPTIONS)
 
     @property
@@ -91,13 +90,8 @@ class Credentials:
 
     @property
     def secrets(self):
-        """The values that must never be shown, for redaction: the credentials and the secrets the API handed out."""
-        return tuple(v for v in (self._token, self._api_key) if v) + tuple(self._handed_out)
-
-    def add_secret(self, value):
-        """Mask a secret the API answered with (a phone's glogin code) wherever the credentials are masked."""
-        if value and value not in self._handed_out:
-            self._handed_out.append(value)
+        """The values that must never be shown, for redaction."""
+        return tuple(v for v in (self._token, self._api_key) if v)
 
     def headers(self, trace_id=None, now_ms=None):
         """Fresh auth headers for one attempt of one request."""

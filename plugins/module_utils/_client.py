@@ -106,7 +106,7 @@ class GeeLarkClient:
     def adb_data(self, ids):
         """ADB connection info per phone: {id: {"code", "ip", "port", "pwd"}}, 200 IDs a request (a read).
 
-        `pwd` is the phone's glogin code, a secret: it is added to the masked secrets before it is returned.
+        `pwd` is the phone's glogin code, a secret: the caller keeps it out of everything it shows.
         An ID the answer leaves out is missing from the result.
         """
         found = {}
@@ -116,8 +116,6 @@ class GeeLarkClient:
             for item in data.get("items") or []:
                 if not isinstance(item, dict) or item.get("id") is None:
                     continue
-                if item.get("pwd"):
-                    self.transport.credentials.add_secret(str(item["pwd"]))
                 found[str(item["id"])] = item
         return found
 

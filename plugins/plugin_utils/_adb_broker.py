@@ -98,6 +98,7 @@ class Broker:
         self._devices: t.Dict[str, t.Any] = {}
         self._phone_locks: t.DefaultDict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self.counts = collections.Counter()
+        self.codes: t.Set[str] = set()  # every glogin code read: masked in all the broker says
 
     # Connection info -----------------------------------------------------------------------------
     def _read_info(self, ids):
@@ -109,6 +110,8 @@ class Broker:
             if item is None:
                 self._refused[phone_id] = {"code": None, "msg": "the answer of adb/getData left this phone out"}
             elif item.get("code") == 0 and item.get("ip") and str(item.get("port") or "").isdigit():
+                if item.get("pwd"):
+                    self.codes.add(str(item["pwd"]))
                 self._info[phone_id] = item
                 self._refused.pop(phone_id, None)
             else:
@@ -325,13 +328,14 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 256  # every fork of the run may ask at once
 
     def __init__(self, path, broker):
         self.broker = broker
         socketserver.UnixStreamServer.__init__(self, path, _Handler)
 
     def mask(self, text):
-        return mask_secrets(text, self.broker.client.secrets)
+        return mask_secrets(text, tuple(self.broker.client.secrets) + tuple(self.broker.codes))
 
     def answer(self, request):
         broker = self.broker

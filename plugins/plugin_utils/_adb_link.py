@@ -77,7 +77,7 @@ class BrokerLink:
         try:
             return self._send(request, timeout)
         except (FileNotFoundError, ConnectionRefusedError):
-            pass
+            pass  # no broker yet, or one that ended
         self._start()
         try:
             return self._send(request, timeout)
@@ -86,8 +86,10 @@ class BrokerLink:
 
     def _send(self, request, timeout):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
+            # A blocking connect waits while the broker's backlog is full (many hosts at once); with a
+            # timeout Linux refuses at once (EAGAIN) and a busy broker would look like none.
             sock.connect(self.socket_path)
+            sock.settimeout(timeout)
             sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
             reader = sock.makefile("rb")
             line = reader.readline()
@@ -100,10 +102,10 @@ class BrokerLink:
         with open(self.lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                self._send({"op": "ping"}, 5)
+                self._send({"op": "ping"}, None)
                 return  # another worker started it
-            except (OSError, ValueError, LinkError):
-                pass
+            except (FileNotFoundError, ConnectionRefusedError):
+                pass  # none listens: start one
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (self.collections_root, env.get("PYTHONPATH")) if p)
             config = dict(self.config, socket=self.socket_path, parent=self.run_id)

@@ -28,7 +28,7 @@ def remote_sha1(action, path):
     `executable=False` sends the command as written: the phone's shell is not the controller's /bin/sh.
     """
     quoted = shlex.quote(path)
-    command = "if [ -f %s ]; then sha1sum %s; else echo __GEELARK_NO_FILE__; fi" % (quoted, quoted)
+    command = "[ -f %s ] && sha1sum %s || echo __GEELARK_NO_FILE__" % (quoted, quoted)
     result = action._low_level_execute_command(command, sudoable=False, executable=False)
     output = to_text(result.get("stdout", "")).strip()
     if result.get("rc") != 0:

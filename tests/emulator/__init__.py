@@ -17,12 +17,15 @@ One module per concern:
   phones.py     phone/list and phone/status;  power.py  phone/start and phone/stop
   apps.py       app/list, installable/list, teamApp/list, install, uninstall (how they behave);
   app_state.py  AppBook: the catalogue, the team library, app write settings, pending row changes
+  adb.py        adb/setStatus, adb/getData and shell/execute (how they behave)
+  device.py     DeviceBook: each phone's ADB switch, glogin code and files; the device shell (a small sh)
+  adb_daemon.py the phones' ADB daemon: the ADB wire protocol on 127.0.0.1, one port per phone
   callbacks.py  callback/get and callback/set, and send_callback (signs like GeeLark)
   auth.py       the token and signature schemes, and the secret-leak counter
   faults.py     FAULT_KINDS: each fault kind's keys, checks, help and player; the fault queue
   control.py    CONTROLS: the /_emulator/ control routes, one entry per route
   server.py     the HTTP handler: counting, faults, auth and dispatch by the two tables
-  emulator.py   Emulator: the server in a background thread, with direct doors for tests
+  emulator.py   Emulator: the server and the ADB daemon in background threads, with direct doors for tests
   cli.py        the command line (also `python -m ...tests.emulator`)
 
 Adding an API route is one handler and one entry. The handler gets an ApiCall (the state, the JSON

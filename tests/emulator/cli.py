@@ -42,8 +42,10 @@ def _epilog() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="A GeeLark Open API emulator on 127.0.0.1 for trying playbooks safely: a deterministic "
-                    "fleet of phones behind /open/v1/phone/list, /status, /start and /stop, and their apps "
-                    "behind /open/v1/app/list, /installable/list, /install and /uninstall.",
+                    "fleet of phones behind /open/v1/phone/list, /status, /start and /stop, their apps "
+                    "behind /open/v1/app/list, /installable/list, /install and /uninstall, and their shells "
+                    "behind /open/v1/shell/execute and ADB (/open/v1/adb/setStatus and /getData hand out "
+                    "ports on 127.0.0.1 where the phones speak the ADB protocol, glogin included).",
         epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--phones", type=int, default=300, help="phones in the fleet (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1,
@@ -71,10 +73,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.url_file:
         with open(args.url_file, "w") as handle:
             handle.write(emulator.url + "\n")
+    emulator.adb.start()  # the phones' ADB ports, opened as adb/getData hands them out
     print("GeeLark emulator with %d phones listening on %s" % (args.phones, emulator.url), flush=True)
     try:
         emulator.server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        emulator.adb.stop()
         emulator.server.server_close()

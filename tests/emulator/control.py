@@ -11,8 +11,11 @@ held, unless the entry says otherwise) and returns the JSON answer.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
+from .adb import sync_listeners
 from .callbacks import send_callback
 from .checks import ControlError, check_keys, is_number, is_whole
 from .faults import check_fault
@@ -144,6 +147,52 @@ def _apps_of(state: EmulatorState, body: Body) -> Any:
 
 
 APP_SETTINGS = ("install_reads", "uninstall_reads", "fail", "refuse", "keep_uninstalled", "list_needs_running")
+ADB_SETTINGS = ("enabled", "disabled", "android", "enable_reads", "auth", "lapse", "rotate", "shell_fail")
+
+
+def _adb(state: EmulatorState, body: Body) -> Any:
+    try:
+        state.devices.configure(state.phones, **body)
+    except ValueError as exc:
+        raise ControlError("adb: %s" % exc) from None
+    sync_listeners(state)
+    return OK
+
+
+def _device_of(state: EmulatorState, name: str, body: Body) -> Any:
+    phone = state.phones.get(body["id"]) if isinstance(body["id"], str) else None
+    if phone is None:
+        raise ControlError("%s: no phone %r in the fleet" % (name, body["id"]))
+    if "path" in body and not (isinstance(body["path"], str) and body["path"].startswith("/")):
+        raise ControlError("%s: path must be an absolute path on the phone, got %r" % (name, body["path"]))
+    return state.devices.of(phone)
+
+
+def _adb_of(state: EmulatorState, body: Body) -> Any:
+    device = _device_of(state, "adb/of", body)
+    return {"android": device.android, "enabled": device.adb_enabled, "port": device.port,
+            "logged_in": device.logged_in, "pwd": device.pwd, "enable_reads_left": device.enable_reads_left}
+
+
+def _adb_file(state: EmulatorState, body: Body) -> Any:
+    node = _device_of(state, "adb/file", body).nodes.get(body["path"])
+    if node is None or node.kind != "f":
+        return {"data_base64": None, "mode": None}
+    return {"data_base64": base64.b64encode(bytes(node.data)).decode("ascii"), "mode": node.mode}
+
+
+def _adb_put(state: EmulatorState, body: Body) -> Any:
+    device = _device_of(state, "adb/put", body)
+    mode = body.get("mode", 0o644)
+    if not (is_whole(mode) and 0 <= mode <= 0o7777):
+        raise ControlError("adb/put: mode must be a whole number 0-4095 (e.g. 420 for 0644), got %r" % (mode,))
+    try:
+        data = base64.b64decode(body["data_base64"], validate=True)
+        device.put_file(body["path"], data, mode)
+    except (TypeError, ValueError, binascii.Error) as exc:
+        raise ControlError("adb/put: %s" % exc) from None
+    return OK
+
 
 CONTROLS = (
     Control("stats", _stats, "", "request counters per path, API codes answered, peak requests in flight, busiest "
@@ -198,6 +247,20 @@ CONTROLS = (
             "replace the team library teamApp/list serves", keys=("items",), required=("items",)),
     Control("apps/of", _apps_of, '{"id": "<phone id>"}', 'that phone\'s app rows: {"apps": [...]}, in install order',
             keys=("id",), required=("id",)),
+    Control("adb", _adb, '{"enabled": [ids], "disabled": [ids], "android": {id: version}, "enable_reads": k, '
+            '"auth": bool, "lapse": [ids] or true, "rotate": [ids] or true, "shell_fail": {id: code or null}}',
+            "ADB and the shell: turn ADB on (ready at once) or off whatever the status; set Android versions "
+            "(equipmentInfo.osVersion); getData reads answering 49001 after setStatus turns ADB on (default 1); "
+            "whether the daemon asks for an RSA key; log phones out (the glogin lapse); give new glogin codes; "
+            "script a shell/execute code per phone", keys=ADB_SETTINGS),
+    Control("adb/of", _adb_of, '{"id": "<phone id>"}', 'that phone\'s ADB state: {"android", "enabled", "port", '
+            '"logged_in", "pwd", "enable_reads_left"}', keys=("id",), required=("id",)),
+    Control("adb/file", _adb_file, '{"id": "<phone id>", "path": "/sdcard/..."}',
+            'a file on that phone: {"data_base64", "mode"} (both null: no such file)', keys=("id", "path"),
+            required=("id", "path")),
+    Control("adb/put", _adb_put, '{"id": "<phone id>", "path": "/...", "data_base64": "...", "mode": 420}',
+            "write a file on that phone, anywhere (its directories are made); mode defaults to 0644",
+            keys=("id", "path", "data_base64", "mode"), required=("id", "path", "data_base64")),
 )
 _BY_ROUTE = {(control.method, CONTROL_PREFIX + control.name): control for control in CONTROLS}
 

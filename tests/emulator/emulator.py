@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import threading
 
+from .adb import sync_listeners
+from .adb_daemon import AdbDaemon
 from .callbacks import send_callback
 from .faults import check_fault
 from .fleet import make_fleet
@@ -17,7 +19,10 @@ from .state import KEEP, EmulatorState
 
 
 class Emulator:
-    """The emulator in a background thread of this process: `with Emulator(phones=10) as emu: emu.url`."""
+    """The emulator in a background thread of this process: `with Emulator(phones=10) as emu: emu.url`.
+
+    Its phones' ADB daemon (adb_daemon.py) starts and stops with it.
+    """
 
     def __init__(self, phones=0, token=None, app_id=None, api_key=None, latency=0.0, rate_limit=0, seed=1,
                  host="127.0.0.1", port=0, fleet=None, ssl_context=None, max_in_flight=0):
@@ -29,6 +34,7 @@ class Emulator:
         if ssl_context is not None:
             self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
             self.scheme = "https"
+        self.adb = AdbDaemon(self.state)
         self._thread = None
 
     @property
@@ -40,9 +46,11 @@ class Emulator:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="geelark-emulator", daemon=True)
         self._thread.start()
+        self.adb.start()
         return self
 
     def stop(self):
+        self.adb.stop()
         self.server.shutdown()
         self.server.server_close()
 
@@ -139,6 +147,43 @@ class Emulator:
         """Copies of the phone's app rows, in install order (KeyError for a phone not in the fleet)."""
         with self.state.lock:
             return [dict(row) for row in self.state.phones[phone_id].get("apps", {}).values()]
+
+    def configure_adb(self, enabled=None, disabled=None, android=None, enable_reads=None, auth=None, lapse=None,
+                      rotate=None, shell_fail=None):
+        """How ADB and the shell behave; a setting left None stays as it is (see DeviceBook.configure and adb.py).
+
+        enabled=[ids] turns ADB on at once (ready for getData, a new glogin code when it was off), disabled=[ids]
+        off; android={id: version}; enable_reads=k getData reads answer 49001 after setStatus turns ADB on;
+        auth=False lets hosts connect without an RSA key; lapse=[ids] (or True: all) logs phones out of glogin;
+        rotate=[ids] (or True) gives new codes; shell_fail={id: code or None} scripts shell/execute's answer.
+        """
+        with self.state.lock:
+            self.state.devices.configure(self.state.phones, enabled=enabled, disabled=disabled, android=android,
+                                         enable_reads=enable_reads, auth=auth, lapse=lapse, rotate=rotate,
+                                         shell_fail=shell_fail)
+            sync_listeners(self.state)
+
+    def device_file(self, phone_id, path):
+        """The bytes of a file on the phone, or None when there is no such file (KeyError: no such phone)."""
+        with self.state.lock:
+            node = self.state.devices.of(self.state.phones[phone_id]).nodes.get(path)
+            return bytes(node.data) if node is not None and node.kind == "f" else None
+
+    def put_device_file(self, phone_id, path, data, mode=0o644):
+        """Write a file on the phone at an absolute path, anywhere, making its directories."""
+        with self.state.lock:
+            self.state.devices.of(self.state.phones[phone_id]).put_file(path, data, mode)
+
+    def adb_pwd(self, phone_id):
+        """The phone's current glogin code ("" before ADB was first turned on). For tests: the code is a secret."""
+        with self.state.lock:
+            return self.state.devices.of(self.state.phones[phone_id]).pwd
+
+    def adb_port(self, phone_id):
+        """The phone's ADB port on 127.0.0.1, opened now if needed; None while it takes no ADB connections."""
+        with self.state.lock:
+            self.adb.sync()
+            return self.adb.listen(phone_id)
 
     def true_status(self):
         with self.state.lock:

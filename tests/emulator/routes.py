@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, NamedTuple
 
+from .adb import adb_get_data, adb_set_status, shell_execute
 from .api import ApiCall
 from .apps import app_install, app_list, app_uninstall, installable_list, team_app_list
 from .callbacks import callback_get, callback_set
@@ -31,6 +32,9 @@ APP_INSTALLABLE_PATH = "/open/v1/app/installable/list"
 APP_TEAM_PATH = "/open/v1/app/teamApp/list"
 APP_INSTALL_PATH = "/open/v1/app/install"
 APP_UNINSTALL_PATH = "/open/v1/app/uninstall"
+ADB_SET_STATUS_PATH = "/open/v1/adb/setStatus"
+ADB_GET_DATA_PATH = "/open/v1/adb/getData"
+SHELL_EXECUTE_PATH = "/open/v1/shell/execute"
 
 
 class Route(NamedTuple):
@@ -58,9 +62,19 @@ APP_ROUTES = (
     Route(APP_UNINSTALL_PATH, app_uninstall, "uninstall a package from a running phone: uninstalling (3), removed "
           "(or 4, or failed 5) after uninstall_reads app/list reads"),
 )
-ROUTES = PHONE_ROUTES + APP_ROUTES
+ADB_ROUTES = (
+    Route(ADB_SET_STATUS_PATH, adb_set_status, "turn ADB on or off (open) for up to 200 phones; only running phones "
+          "of a model with ADB (Android 9, 11-16) change, the rest are skipped silently; on: ready after "
+          "enable_reads getData reads"),
+    Route(ADB_GET_DATA_PATH, adb_get_data, "ADB connection info of up to 200 phones: items {code, id, ip, port, pwd}; "
+          "42001, 42002, 49001 ADB off, 49002 no ADB (Android 10); ip and port are this machine's ADB daemon"),
+    Route(SHELL_EXECUTE_PATH, shell_execute, "run cmd in one phone's shell (id): {status, output}; 42001, 42002, "
+          "50001 no shell API (Android 9, 11)"),
+)
+ROUTES = PHONE_ROUTES + APP_ROUTES + ADB_ROUTES
 # Every path served (and a fault may name) is a key of API_ROUTES. API_PATHS keeps the phone and
-# callback paths it has always named; APP_PATHS names the app routes.
+# callback paths it has always named; APP_PATHS names the app routes, ADB_PATHS the ADB and shell routes.
 API_ROUTES: Dict[str, Route] = {route.path: route for route in ROUTES}
 API_PATHS = tuple(route.path for route in PHONE_ROUTES)
 APP_PATHS = tuple(route.path for route in APP_ROUTES)
+ADB_PATHS = tuple(route.path for route in ADB_ROUTES)

@@ -10,11 +10,15 @@ import collections
 import random
 import threading
 import time
-from typing import Any, Counter, DefaultDict, Deque, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Counter, DefaultDict, Deque, Dict, List, Optional, Set, Tuple
 
 from .app_state import AppBook
 from .checks import is_whole
+from .device import DeviceBook
 from .fleet import Phone, make_phone
+
+if TYPE_CHECKING:
+    from .adb_daemon import AdbDaemon
 
 KEEP = object()  # "not given": a control setting that stays as it is
 
@@ -50,6 +54,10 @@ class EmulatorState:
         # Apps: the catalogue, the team library, app write settings and pending row changes (apps.py);
         # each phone's installed apps are its "apps" rows. Like the fleet, they outlive reset().
         self.app_book = AppBook()
+        # ADB and the shell: each phone's device (ADB switch, glogin code, files) and the ADB settings
+        # (device.py); the daemon serving the phones' ADB ports sets itself here (adb_daemon.py).
+        self.devices = DeviceBook(seed)
+        self.adb_daemon: Optional[AdbDaemon] = None
         # Phones created `starting` boot like started ones: counted from their first status read, so
         # a boot_reads set before that read applies (see count_status_read).
         self.cold_boot = set(phone_id for phone_id, phone in self.phones.items() if phone.get("status") == 1)
@@ -102,6 +110,16 @@ class EmulatorState:
         self.app_uninstalls: Counter[str] = collections.Counter()
         self.app_list_reads: Counter[str] = collections.Counter()
         self.installable_reads: Counter[str] = collections.Counter()
+        # ADB and shell, per phone: getData items, setStatus mentions, ADB connections accepted, glogins
+        # (right and wrong codes), commands refused by the glogin gate, commands run over ADB, shell/execute calls.
+        self.adb_reads: Counter[str] = collections.Counter()
+        self.adb_enables: Counter[str] = collections.Counter()
+        self.adb_connections: Counter[str] = collections.Counter()
+        self.glogins: Counter[str] = collections.Counter()
+        self.glogin_failures: Counter[str] = collections.Counter()
+        self.adb_gated: Counter[str] = collections.Counter()
+        self.adb_commands: Counter[str] = collections.Counter()
+        self.shell_executes: Counter[str] = collections.Counter()
         self.faults.clear()
 
     def stats(self):
@@ -123,6 +141,14 @@ class EmulatorState:
             "app_uninstalls": dict(self.app_uninstalls),
             "app_list_reads": dict(self.app_list_reads),
             "installable_reads": dict(self.installable_reads),
+            "adb_reads": dict(self.adb_reads),
+            "adb_enables": dict(self.adb_enables),
+            "adb_connections": dict(self.adb_connections),
+            "glogins": dict(self.glogins),
+            "glogin_failures": dict(self.glogin_failures),
+            "adb_gated": dict(self.adb_gated),
+            "adb_commands": dict(self.adb_commands),
+            "shell_executes": dict(self.shell_executes),
         }
 
     def apply_transitions(self):

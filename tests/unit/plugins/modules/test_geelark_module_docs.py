@@ -12,6 +12,7 @@ from ansible_collections.geelark.cloudphone.plugins.modules import (
     geelark_app,
     geelark_app_info,
     geelark_phone_power,
+    geelark_phone_shell,
     geelark_phone_status,
     geelark_webhook,
 )
@@ -61,6 +62,7 @@ def test_power_and_status_document_the_phone_id_result_alike():
     pytest.param(geelark_phone_status, {"ids": 1}, id="status"),
     pytest.param(geelark_phone_power, {"ids": 1, "state": "started", "wait": False}, id="power"),
     pytest.param(geelark_webhook, {}, id="webhook"),
+    pytest.param(geelark_phone_shell, {"ids": 1, "cmd": "true"}, id="shell"),
     pytest.param(geelark_app, {"ids": 1, "package": "com.zhiliaoapp.musically", "wait": False}, id="app"),
     pytest.param(geelark_app_info, {"ids": 1}, id="app_info"),
 ])
@@ -71,7 +73,8 @@ def test_every_api_calls_key_a_module_returns_is_documented(emulator, run_module
     assert set(result["api_calls"]) == documented_keys(module, "api_calls")
 
 
-@pytest.mark.parametrize("module", [geelark_phone_status, geelark_phone_power, geelark_app, geelark_app_info],
+@pytest.mark.parametrize("module", [geelark_phone_status, geelark_phone_power, geelark_app, geelark_app_info,
+                                    geelark_phone_shell],
                          ids=lambda m: m.__name__)
 def test_the_error_result_is_documented_by_every_module_that_returns_it(module):
     assert documented_keys(module, "error") == {"endpoint", "code", "trace_id", "http_status", "attempts"}
