@@ -76,9 +76,8 @@ class ActionModule(ActionBase):
                 raise AnsibleError("%s arrived with checksum %s, not the phone's %s: it did not arrive intact; "
                                    "nothing was written to %s" % (src, got, wanted, dest))
             os.replace(partial, dest)
-            partial = None
         finally:
-            if partial is not None and os.path.exists(partial):
+            if os.path.exists(partial):  # not moved into place: the transfer failed
                 os.unlink(partial)
         result["size"] = os.path.getsize(dest)
         return result

@@ -28,10 +28,10 @@ description:
     prints is in C(stdout) and C(stderr) is empty.
   - Files go through ADB's file sync service (C(put_file) and C(fetch_file)), byte for byte, any size.
   - B(What works.) Android has no Python, so modules written in Python cannot run on a phone. What runs is
-    M(ansible.builtin.raw), M(ansible.builtin.script) (with C(ansible_remote_tmp) set to a writable
+    C(ansible.builtin.raw), C(ansible.builtin.script) (with C(ansible_remote_tmp) set to a writable
     directory such as C(/data/local/tmp/.ansible/tmp)), and for files the collection's
     M(geelark.cloudphone.phone_copy) and M(geelark.cloudphone.phone_fetch).
-    M(ansible.builtin.copy), M(ansible.builtin.fetch), M(ansible.builtin.command) and fact gathering run
+    C(ansible.builtin.copy), C(ansible.builtin.fetch), C(ansible.builtin.command) and fact gathering run
     Python on the host and fail (set C(gather_facts) to V(false)).
   - B(The broker.) Ansible runs each task of each host in a process of its own. So that a phone's ADB
     connection and login last for the run (a second task costs no new login) and the connection info is
@@ -241,6 +241,7 @@ class Connection(ConnectionBase):
         super().__init__(*args, **kwargs)
         self._link: t.Optional[BrokerLink] = None
         self._var_options: dict = {}
+        self._connected: bool = False
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         # The API options follow the one rule of the collection (resolve): a host variable, else the

@@ -45,9 +45,6 @@ attributes:
     # The attributes of the actions that move files to and from phones over the host's connection.
     PHONE_FILES = r"""
 attributes:
-  action:
-    description: Runs on the controller, as an action plugin.
-    support: full
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full

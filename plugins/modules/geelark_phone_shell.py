@@ -21,7 +21,7 @@ description:
     when the code matters, print it, for example C(your-command; echo "rc=$?"), and read it from
     RV(results[].output).
   - A phone whose command answered with C(status) false is a failure, as a non-zero exit code is for
-    M(ansible.builtin.command). It is in RV(failures) with the message "the command failed on the
+    C(ansible.builtin.command). It is in RV(failures) with the message "the command failed on the
     phone (status false)", and its output is kept in RV(results).
   - The task fails when any phone fails, naming the phones and their codes; every result key is still
     returned, with the same meaning as in a task that succeeds. Use C(failed_when) or C(ignore_errors)
@@ -47,7 +47,7 @@ description:
     rate limit still in force when O(rate_limit_wait) ran out) stops the run. Nothing more is sent, and
     the phones not reached are in RV(failures) as not run.
   - C(changed) is true when the command ran on at least one phone (or may have), as for
-    M(ansible.builtin.command). Set C(changed_when) on the task to decide it from the output.
+    C(ansible.builtin.command). Set C(changed_when) on the task to decide it from the output.
   - The output is the phone's, as the API returns it. It is not masked; a command that prints a
     secret puts it in the result. The API credentials never appear in it.
 author:
@@ -61,7 +61,7 @@ attributes:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: partial
     details:
-      - A command cannot be previewed, so check mode sends nothing, as M(ansible.builtin.command) does
+      - A command cannot be previewed, so check mode sends nothing, as C(ansible.builtin.command) does
         without C(creates) or C(removes). The task is skipped, with C(changed=false), empty RV(results)
         and RV(failures), and a message that says nothing ran.
   diff_mode:
@@ -88,7 +88,6 @@ requirements:
 seealso:
   - module: geelark.cloudphone.geelark_phone_power
   - module: geelark.cloudphone.geelark_phone_status
-  - module: ansible.builtin.command
   - plugin: geelark.cloudphone.adb
     plugin_type: connection
 """

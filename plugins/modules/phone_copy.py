@@ -12,7 +12,7 @@ version_added: 1.2.0
 description:
   - Copies one file, or a text given in O(content), to a path on the phone, over the host's connection
     (the P(geelark.cloudphone.adb#connection) connection, through ADB's file sync service, byte for byte, any size).
-  - M(ansible.builtin.copy) needs Python on the host (it runs the stat and copy modules there), which
+  - C(ansible.builtin.copy) needs Python on the host (it runs the stat and copy modules there), which
     Android does not have. This action runs on the controller and asks only the phone's own shell
     (C(sha1sum), C(chmod)).
   - Idempotent. The file is sent only when the phone has no file at O(dest) or one with other content
@@ -23,7 +23,7 @@ author:
 options:
   src:
     description:
-      - The file on the controller, found like M(ansible.builtin.copy)'s (a role's C(files/), the playbook's
+      - The file on the controller, found like C(ansible.builtin.copy)'s (a role's C(files/), the playbook's
         directory). Give O(src) or O(content).
     type: path
   content:

@@ -12,9 +12,9 @@ version_added: 1.2.0
 description:
   - Copies one file from the phone to the controller, over the host's connection (the
     P(geelark.cloudphone.adb#connection) connection, through ADB's file sync service, byte for byte, any size).
-  - M(ansible.builtin.fetch) needs Python on the host (it runs the stat module there), which Android does
+  - C(ansible.builtin.fetch) needs Python on the host (it runs the stat module there), which Android does
     not have. This action runs on the controller and asks only the phone's own shell (C(sha1sum)).
-  - Like M(ansible.builtin.fetch), the file goes to C(<dest>/<inventory_hostname>/<src>) unless O(flat=true).
+  - Like C(ansible.builtin.fetch), the file goes to C(<dest>/<inventory_hostname>/<src>) unless O(flat=true).
   - Idempotent. The file is fetched only when the controller has no copy with the phone's SHA-1; it is
     written to a temporary file beside the destination, checked against the phone's checksum and only
     then moved into place, so a transfer that did not arrive intact fails the task and leaves the

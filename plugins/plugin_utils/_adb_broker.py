@@ -97,7 +97,7 @@ class Broker:
         self._turned_on: t.Set[str] = set()  # phones this run turned ADB on for
         self._devices: t.Dict[str, t.Any] = {}
         self._phone_locks: t.DefaultDict[str, threading.Lock] = collections.defaultdict(threading.Lock)
-        self.counts = collections.Counter()
+        self.counts: t.Counter[str] = collections.Counter()
         self.codes: t.Set[str] = set()  # every glogin code read: masked in all the broker says
 
     # Connection info -----------------------------------------------------------------------------

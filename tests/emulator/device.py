@@ -18,8 +18,8 @@ $? $# $0-$9 $@ $*, ~ (the shell user's home: /), `...` and $(...), redirections 
 >/dev/null), and the commands of BUILTINS. A path runs its file's text with this shell (when it has an
 execute bit; 126 otherwise). An unknown command prints "/system/bin/sh: NAME: inaccessible or not found"
 and gives 127. There is no python. stdout and stderr come back as one stream, in order, as the ADB shell
-service (protocol v1) gives them. Not supported: if/for/while/case, functions, globs, here-documents,
-arithmetic.
+service (protocol v1) gives them. `cmd &` runs in the foreground. Not supported: if/for/while/case,
+{ ...; } groups, functions, globs, here-documents, arithmetic.
 
 adb_command() puts the glogin gate in front of run(), for the ADB shell service only.
 """
@@ -1000,9 +1000,10 @@ class _Shell:
             elif redirect.op in (">&", "<&"):
                 if target == "-":
                     new.fds[redirect.fd] = _NULL
-                elif target.isdigit() and (int(target) in new.fds or target == "0"):
-                    if redirect.fd != 0 and target != "0":
-                        new.fds[redirect.fd] = new.fds[int(target)]
+                elif redirect.fd == 0 or target == "0":
+                    pass  # duplicating standard input (0<&3, 1>&0) is not modelled: it stays as it is
+                elif target.isdigit() and int(target) in new.fds:
+                    new.fds[redirect.fd] = new.fds[int(target)]
                 else:
                     io.err("%s: %s: bad file descriptor\n" % (SHELL, target))
                     return None

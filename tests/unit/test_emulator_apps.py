@@ -573,7 +573,7 @@ def test_help_lists_the_app_routes_and_controls():
         assert '"%s"' % key in out
     assert g.APP_PATHS == (g.APP_LIST_PATH, g.APP_INSTALLABLE_PATH, g.APP_TEAM_PATH, g.APP_INSTALL_PATH,
                            g.APP_UNINSTALL_PATH)
-    assert set(g.API_ROUTES) == set(g.API_PATHS) | set(g.APP_PATHS)
+    assert set(g.API_ROUTES) == set(g.API_PATHS) | set(g.APP_PATHS) | set(g.ADB_PATHS)
 
 
 def test_a_phones_app_rows_never_show_in_its_phone_list_item(emulator):
