@@ -209,11 +209,10 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._settings impor
 from ansible_collections.geelark.cloudphone.plugins.plugin_utils._adb_link import BrokerLink, LinkError, decode_output
 
 try:
-    import adb_shell  # noqa: F401  (the broker imports it; checked here to say what to install)
-
-    HAS_ADB_SHELL = True
+    from adb_shell import __version__ as ADB_SHELL_VERSION  # the broker imports it; here to say what to install
 except ImportError:
-    HAS_ADB_SHELL = False
+    ADB_SHELL_VERSION = None
+HAS_ADB_SHELL = ADB_SHELL_VERSION is not None
 
 display = Display()
 

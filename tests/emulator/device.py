@@ -320,8 +320,8 @@ class DeviceBook:
             if everyone and value is True:
                 return list(phones)
             if not isinstance(value, (list, tuple)) or not all(isinstance(i, str) for i in value):
-                raise ValueError("%s must be a list of phone IDs%s, got %r" % (name, " or true" if everyone else "",
-                                                                              value))
+                raise ValueError("%s must be a list of phone IDs%s, got %r"
+                                 % (name, " or true" if everyone else "", value))
             missing = [i for i in value if i not in phones]
             if missing:
                 raise ValueError("%s: no phone %s in the fleet" % (name, ", ".join(missing)))
@@ -1184,8 +1184,8 @@ def _cat(sh: _Shell, argv: List[str], io: _Io) -> int:
 
 def _long_line(name: str, node: Node) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(node.mtime))
-    return "%s %d shell shell %8d %s %s" % (stat.filemode(node.st_mode), 2 if node.kind == "d" else 1, node.size,
-                                           when, name)
+    links = 2 if node.kind == "d" else 1
+    return "%s %d shell shell %8d %s %s" % (stat.filemode(node.st_mode), links, node.size, when, name)
 
 
 def _ls(sh: _Shell, argv: List[str], io: _Io) -> int:

@@ -550,8 +550,8 @@ def test_300_phones_connection_info_comes_in_two_requests(key_paths):
 def test_shell_execute_runs_without_glogin_and_answers_whether_the_status_was_0(emulator):
     phone = started(emulator, android=12, adb=False)
     assert execute(emulator, phone, "getprop ro.gl.serialno")["data"] == {"status": True, "output": phone + "\n"}
-    assert execute(emulator, phone, "echo out; echo err >&2; exit 2")["data"] == {"status": False,
-                                                                                   "output": "out\nerr\n"}
+    answer = execute(emulator, phone, "echo out; echo err >&2; exit 2")["data"]
+    assert answer == {"status": False, "output": "out\nerr\n"}
     assert execute(emulator, phone, "echo kept > /sdcard/kept.txt")["data"]["status"] is True
     assert emulator.device_file(phone, "/sdcard/kept.txt") == b"kept\n"
     assert emulator.stats()["shell_executes"] == {phone: 3} and emulator.stats()["adb_commands"] == {}

@@ -32,16 +32,18 @@ def test_a_planted_symlink_is_refused(tmp_path):
 def test_a_directory_others_may_enter_is_refused(tmp_path):
     planted = tmp_path / ("geelark-adb-%d" % os.getuid())
     planted.mkdir()
-    os.chmod(str(planted), 0o777)
+    os.chmod(str(planted), 0o755)  # others may enter it
     with pytest.raises(LinkError, match="remove it and run again"):
         private_dir(str(tmp_path))
 
 
 def test_runs_and_settings_get_brokers_of_their_own(tmp_path):
-    first = BrokerLink({"values": {"token": "a"}}, "/x", run_id=1, base_dir=str(tmp_path))
-    assert BrokerLink({"values": {"token": "a"}}, "/x", run_id=1, base_dir=str(tmp_path)).socket_path == first.socket_path
-    assert BrokerLink({"values": {"token": "a"}}, "/x", run_id=2, base_dir=str(tmp_path)).socket_path != first.socket_path
-    assert BrokerLink({"values": {"token": "b"}}, "/x", run_id=1, base_dir=str(tmp_path)).socket_path != first.socket_path
+    def socket_of(token, run_id):
+        return BrokerLink({"values": {"token": token}}, "/x", run_id=run_id, base_dir=str(tmp_path)).socket_path
+
+    assert socket_of("a", 1) == socket_of("a", 1)
+    assert socket_of("a", 2) != socket_of("a", 1)
+    assert socket_of("b", 1) != socket_of("a", 1)
     secret = BrokerLink({"values": {"token": "tok-9f8e7d"}}, "/x", run_id=1, base_dir=str(tmp_path))
     assert "tok-9f8e7d" not in secret.socket_path + secret.lock_path
 
