@@ -32,7 +32,7 @@ def test_a_planted_symlink_is_refused(tmp_path):
 def test_a_directory_others_may_enter_is_refused(tmp_path):
     planted = tmp_path / ("geelark-adb-%d" % os.getuid())
     planted.mkdir()
-    os.chmod(str(planted), 0o755)  # others may enter it
+    os.chmod(str(planted), 0o755)  # noqa: S103 (the directory others may enter that this test plants)
     with pytest.raises(LinkError, match="remove it and run again"):
         private_dir(str(tmp_path))
 
