@@ -28,6 +28,10 @@ the apps runs), BENCH_APPS_RATE (the client's rate_limit, default 1800), BENCH_A
 install done, default 2: the first poll finds it installing, the second installed); BENCH_SHARED
 (0 skips the four runs that share one budget through Redis, tools/bench_shared.py).
 
+Then ansible.builtin.raw on BENCH_ADB_PHONES (default 200; 0 skips) started phones over the adb
+connection, three playbook runs: one task, three tasks, and three tasks that drop the connections after
+each (tools/bench_adb.py).
+
 Last, four playbook runs at once with budget directories of their own, 300 IDs each at rate_limit 8:
 sharing one budget through a Redis server, then with four machine budgets (tools/bench_shared.py).
 """
@@ -46,6 +50,7 @@ import time
 import uuid
 
 import bench_apps  # tools/, this script's folder
+import bench_adb
 import bench_shared
 import emulator_process
 import requests
@@ -173,6 +178,8 @@ def main():
         runs = [(size, 0) for size in sizes] + ([(cap_phones, cap)] if cap else [])
         rows = [bench_inventory(size, max_in_flight, latency, workdir, concurrency) for size, max_in_flight in runs]
         apps_rows = bench_app_runs(apps, latency, workdir, concurrency) if apps["phones"] else []
+        adb_phones = int(os.environ.get("BENCH_ADB_PHONES", "200"))
+        adb_rows = bench_adb_runs(adb_phones, workdir) if adb_phones else []
         shared_runs = False
         if os.environ.get("BENCH_SHARED", "1") != "0":
             ids = [p["id"] for p in geelark_emulator.make_fleet(bench_shared.JOB_PHONES)]
@@ -186,13 +193,29 @@ def main():
               or max(r["busiest_list"], r["busiest_status"]) > CLIENT_RATE_LIMIT or r["over_cap"] > MAX_OVER_CAP
               or (not r["cap"] and r["over_cap"])]
     apps_failed = ["%s run: %s" % (r["run"], "; ".join(r["problems"])) for r in apps_rows if r["problems"]]
+    if adb_rows:
+        bench_adb.print_table(adb_rows, adb_phones)
+    adb_failed = bench_adb.check(adb_rows, adb_phones) if adb_rows else []
     if failed:
         raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
                          % (MAX_OVER_CAP, failed))
     if apps_failed:
         raise SystemExit("bench: geelark_app missed its request counts or exceeded a limit: " + " | ".join(apps_failed))
+    if adb_failed:
+        raise SystemExit("bench: the adb connection missed its counts: " + " | ".join(adb_failed))
     if shared_runs is not False:
         bench_shared.report(shared_runs, STATUS_PATH)
+
+
+def bench_adb_runs(phones, workdir):
+    """raw on `phones` started phones over the adb connection, three runs (tools/bench_adb.py)."""
+    emulator = Emulator(phones, 0.0, workdir)
+    try:
+        ids = [p["id"] for p in geelark_emulator.make_fleet(phones)]
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+        return bench_adb.measure(emulator, ids, TOKEN, workdir, env)
+    finally:
+        emulator.stop()
 
 
 def bench_inventory(size, max_in_flight, latency, workdir, concurrency):

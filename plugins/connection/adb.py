@@ -346,8 +346,9 @@ class Connection(ConnectionBase):
         self._ask({"op": "fetch", "src": in_path, "dest": os.path.abspath(out_path)})
 
     def reset(self):
-        if self._connected:
-            self._ask({"op": "reset"})
+        """meta: reset_connection: the broker drops this phone's connection, login and connection info."""
+        self._connect()
+        self._ask({"op": "reset"})
 
     def close(self):
         # The phone's connection belongs to the run's broker and outlives this task.

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import multiprocessing
 import os
 import socket
 import stat
@@ -60,13 +61,23 @@ def private_dir(base=None):
     return path
 
 
+def run_process():
+    """The PID of the ansible-playbook (or ansible) process of this run.
+
+    Tasks run in its worker processes (multiprocessing children: their parent); a few things, such as
+    `meta: reset_connection`, run in that process itself.
+    """
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None and parent.pid else os.getpid()
+
+
 class BrokerLink:
     """Talks to the run's broker for one worker; `config` is what the broker needs (secrets included)."""
 
     def __init__(self, config, collections_root, run_id=None, base_dir=None):
         self.config = dict(config)
         self.collections_root = collections_root
-        self.run_id = run_id if run_id is not None else os.getppid()
+        self.run_id = run_id if run_id is not None else run_process()
         directory = private_dir(base_dir)
         digest = hashlib.sha256(json.dumps([self.run_id, self.config], sort_keys=True).encode("utf-8")).hexdigest()
         self.socket_path = os.path.join(directory, digest[:16] + ".sock")
