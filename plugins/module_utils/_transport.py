@@ -373,6 +373,21 @@ class Transport:
                     "only for a test server you trust")
             raise TransportError("%s: %s" % (what % self.api_url, _first_line(exc)), endpoint=path,
                                  trace_id=trace_id, advice=advice) from None
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
+            if not _never_sent(exc):
+                if isinstance(exc, requests.exceptions.Timeout):
+                    raise _lost(write, "No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
+                                trace_id=trace_id, advice="raise timeout, or check the network") from None
+                raise _lost(write, "Cannot reach %s: %s" % (self.api_url, _first_line(exc)), endpoint=path,
+                            trace_id=trace_id, advice="check %s, DNS and the network" % self.api_url_setting) from None
+            # No connection was made (name not resolved, refused, connect timed out): nothing was sent,
+            # so even a write is certain; a read is tried again.
+            error = TransportError("Cannot reach %s: %s; nothing was sent" % (self.api_url, _first_line(exc)),
+                                   endpoint=path, trace_id=trace_id,
+                                   advice="check %s, DNS and the network" % self.api_url_setting)
+            if write:
+                raise error from None
+            raise _Retry(error, None) from None
         except requests.exceptions.Timeout:
             raise _lost(write, "No answer within the %ss timeout" % _fmt(self.timeout), endpoint=path,
                         trace_id=trace_id, advice="raise timeout, or check the network") from None
@@ -664,6 +679,14 @@ def _http_advice(status, setting):
     if status >= 500:
         return "the API is having trouble; retry later"
     return "check %s: it must be the GeeLark API's base URL" % setting
+
+
+def _never_sent(exc):
+    """True when requests failed before a connection to the server was made: the request never left."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return HAS_REQUESTS and isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _lost(write, message, retry_after=None, outcome=NEUTRAL, **details):

@@ -288,6 +288,23 @@ def test_unreachable_api_fails_after_retries_with_advice(make_client):
     assert "GEELARK_API_URL" in str(info.value)
 
 
+def test_a_write_that_could_not_connect_was_not_sent_and_is_certain(make_client):
+    # No connection, no request: unlike a lost answer, nothing can have been applied.
+    with pytest.raises(TransportError) as info:
+        make_client(api_url="http://127.0.0.1:%d" % _closed_port(), retries=3).transport.post(
+            "/open/v1/phone/start", {"ids": ["1"]}, write=True)
+    assert info.value.uncertain is False
+    assert "nothing was sent" in str(info.value)
+    assert info.value.attempts is None  # one attempt: a write is never sent again by the transport
+
+
+def test_a_write_whose_connection_broke_after_sending_is_uncertain(emulator, make_client):
+    emulator.queue_faults({"kind": "reset", "path": "/open/v1/phone/start"})
+    with pytest.raises(TransportError) as info:
+        make_client(api_url=emulator.url).transport.post("/open/v1/phone/start", {"ids": ["1"]}, write=True)
+    assert info.value.uncertain is True
+
+
 @pytest.mark.parametrize("url", ["openapi.geelark.com", "ftp://x", "", "https://", "http://host:port", 42])
 def test_bad_api_url_is_refused_before_any_request(make_client, url):
     with pytest.raises(ConfigError, match="is not an http"):
