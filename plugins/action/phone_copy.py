@@ -18,6 +18,7 @@ from ansible.utils.hashing import checksum as local_sha1
 from ansible_collections.geelark.cloudphone.plugins.plugin_utils._phone_files import (
     MISSING,
     boolean_arg,
+    remote_mode,
     remote_sha1,
     run_on_phone,
 )
@@ -55,7 +56,11 @@ class ActionModule(ActionBase):
                     out.write(to_bytes(content))
                 source = temporary
             else:
-                source = self._find_needle("files", src)
+                try:
+                    source = self._find_needle("files", src)
+                except AnsibleError:
+                    raise AnsibleError("src %s was not found on the controller (looked in the role's and the "
+                                       "playbook's files/ and next to the playbook)" % src) from None
                 if os.path.isdir(source):
                     raise AnsibleError("src %s is a directory; phone_copy copies one file" % src)
             if dest.endswith("/"):
@@ -66,8 +71,9 @@ class ActionModule(ActionBase):
             before = remote_sha1(self, dest)
             result.update(dest=dest, checksum=wanted, size=os.path.getsize(source))
             if before == wanted or (before is not MISSING and not force):
-                result["changed"] = False
-                if mode is not None and not self._task.check_mode:
+                # The content stays; a mode that differs is still a change.
+                result["changed"] = mode is not None and remote_mode(self, dest) != int(mode, 8) & 0o777
+                if result["changed"] and not self._task.check_mode:
                     run_on_phone(self, "chmod %s %s" % (mode, shlex.quote(dest)), "chmod %s" % dest)
                 return result
             result["changed"] = True

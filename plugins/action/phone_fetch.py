@@ -55,7 +55,8 @@ class ActionModule(ActionBase):
         if wanted is MISSING:
             result["changed"] = False
             if fail_on_missing:
-                raise AnsibleError("the file %s is not on the phone (or is not a regular file)" % src)
+                raise AnsibleError("the file %s is not on the phone (or is not a regular file); set "
+                                   "fail_on_missing: false to accept that" % src)
             result["msg"] = "the file %s is not on the phone; nothing was fetched" % src
             return result
         result["checksum"] = wanted

@@ -18,7 +18,7 @@ description:
     the P(geelark.cloudphone.geelark#inventory) plugin in the same run, the first host of a play that
     needs them reads them for every host of the play at once, 200 phones a request. Hosts from another
     source (a static export of the inventory, an inventory imported into AWX) are read together with
-    the hosts that ask at the same time (about one request per C(forks) hosts).
+    the hosts that ask at the same moment (several requests per C(forks) hosts).
   - After connecting, the connection logs in with C(glogin <code>). The code is a secret. It stays in the
     memory of the run's ADB broker (see below) and never reaches output, host variables, facts, results or
     logs. GeeLark ends a login after about ten minutes; a command refused for that reason did not run, so
@@ -28,8 +28,8 @@ description:
     prints is in C(stdout) and C(stderr) is empty.
   - Files go through ADB's file sync service (C(put_file) and C(fetch_file)), byte for byte, any size.
   - B(What works.) Android has no Python, so modules written in Python cannot run on a phone. What runs is
-    C(ansible.builtin.raw), C(ansible.builtin.script) (with C(ansible_remote_tmp) set to a writable
-    directory such as C(/data/local/tmp/.ansible/tmp)), and for files the collection's
+    C(ansible.builtin.raw), C(ansible.builtin.script) (Ansible's temporary files go to
+    C(/data/local/tmp/.ansible/tmp) unless C(ansible_remote_tmp) says otherwise), and for files the collection's
     M(geelark.cloudphone.phone_copy) and M(geelark.cloudphone.phone_fetch).
     C(ansible.builtin.copy), C(ansible.builtin.fetch), C(ansible.builtin.command) and fact gathering run
     Python on the host and fail (set C(gather_facts) to V(false)).
@@ -171,11 +171,10 @@ notes:
 """
 
 EXAMPLES = r"""
-# In the inventory file (geelark.yml), make every phone use this connection:
+# In the inventory file (fleet.geelark.yml), make every phone use this connection:
 #   plugin: geelark.cloudphone.geelark
 #   compose:
 #     ansible_connection: "'geelark.cloudphone.adb'"
-#     ansible_remote_tmp: "'/data/local/tmp/.ansible/tmp'"
 
 - name: Check the Android release of every started phone
   hosts: status_started
@@ -195,7 +194,9 @@ EXAMPLES = r"""
 """
 
 import fcntl
+import json
 import os
+import re
 import sys
 import typing as t
 
@@ -220,9 +221,16 @@ PLACE = "the host variables"
 # Where Ansible's controller assumes a POSIX shell, Android has /system/bin/sh on the PATH.
 _CONTROLLER_SHELL = "/bin/sh -c "
 NO_PYTHON_HINT = (
-    "\nThis is a GeeLark phone: Android has no Python, so modules written in Python cannot run on it. Use "
-    "ansible.builtin.raw or ansible.builtin.script for commands, geelark.cloudphone.phone_copy and "
-    "geelark.cloudphone.phone_fetch for files, and gather_facts: false.")
+    "%s cannot run on GeeLark phone %s: Android has no Python, so modules written in Python (and fact gathering) "
+    "cannot run on a phone. Use ansible.builtin.raw or ansible.builtin.script for commands, "
+    "geelark.cloudphone.phone_copy and geelark.cloudphone.phone_fetch for files, and gather_facts: false. The "
+    "collection's API modules (geelark_phone_status, geelark_phone_shell, ...) and template rendering run on the "
+    "controller: add delegate_to: localhost to those tasks.")
+_MODULE_FILE = re.compile(r"AnsiballZ_([A-Za-z0-9_]+)\.py")
+# Android's writable temporary directory, for Ansible's remote_tmp when it is left at its default (the
+# default, ~/.ansible/tmp, is under / on a phone: read-only).
+ANDROID_REMOTE_TMP = "/data/local/tmp/.ansible/tmp"
+_DEFAULT_REMOTE_TMP = "~/.ansible/tmp"
 # The inventory plugin's module: it keeps the phone ID of each of its hosts (in this process, before the fork).
 INVENTORY_MODULE = "ansible_collections.geelark.cloudphone.plugins.inventory.geelark"
 # The collections directory this file is in (.../ansible_collections/geelark/cloudphone/plugins/connection/adb.py).
@@ -241,6 +249,23 @@ class Connection(ConnectionBase):
         self._link: t.Optional[BrokerLink] = None
         self._var_options: dict = {}
         self._connected: bool = False
+        self._android_remote_tmp()
+
+    def _android_remote_tmp(self):
+        """Make Ansible's remote_tmp default to a directory a phone's shell user may write.
+
+        Ansible sets the shell plugin's options after the connection's, for each task; the default it
+        leaves (~/.ansible/tmp, under / on Android) is replaced each time, a value the user set is kept.
+        """
+        shell = self._shell
+        set_shell_options = shell.set_options
+
+        def set_options(*args, **kwargs):
+            set_shell_options(*args, **kwargs)
+            if shell.get_option("remote_tmp") == _DEFAULT_REMOTE_TMP:
+                shell.set_option("remote_tmp", ANDROID_REMOTE_TMP)
+
+        shell.set_options = set_options
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         # The API options follow the one rule of the collection (resolve): a host variable, else the
@@ -314,7 +339,7 @@ class Connection(ConnectionBase):
         if answer.get("ok"):
             return answer
         message = answer.get("msg") or "the ADB broker gave no reason"
-        if answer.get("kind") == "error":
+        if answer.get("kind") in ("error", "failed"):
             raise AnsibleError("geelark.cloudphone.adb: %s" % message)
         raise AnsibleConnectionFailure(message)
 
@@ -328,10 +353,14 @@ class Connection(ConnectionBase):
         answer = self._ask({"op": "exec", "cmd": cmd})
         rc = int(answer["rc"])
         stdout = decode_output(answer)
-        stderr = b""
-        if rc in (126, 127) and "AnsiballZ_" in cmd:
-            stderr = to_bytes(NO_PYTHON_HINT)
-        return rc, stdout, stderr
+        module = _MODULE_FILE.search(cmd)
+        if rc in (126, 127) and module:
+            # A module's Python could not start: say why, as the module's result, so Ansible shows it as the
+            # task's message (the shell's own words in `shell_said`).
+            failure = {"failed": True, "msg": NO_PYTHON_HINT % (module.group(1), self._phone_id),
+                       "shell_said": stdout.decode("utf-8", "replace").strip()}
+            return 1, to_bytes(json.dumps(failure)), b""
+        return rc, stdout, b""
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)

@@ -44,14 +44,19 @@ import typing as t
 try:
     from adb_shell.adb_device import AdbDeviceTcp
     from adb_shell.auth.sign_pythonrsa import PythonRSASigner
-    from adb_shell.exceptions import AdbCommandFailureException
+    from adb_shell.exceptions import AdbCommandFailureException, DevicePathInvalidError, PushFailedError
+
+    # What the phone's file sync service answers with FAIL (a refusal: the connection is fine).
+    SYNC_REFUSALS: t.Tuple[t.Type[Exception], ...] = (AdbCommandFailureException, PushFailedError,
+                                                     DevicePathInvalidError)
 
     HAS_ADB_SHELL = True
 except ImportError:  # the connection plugin says what to install before it starts a broker
     HAS_ADB_SHELL = False
+    SYNC_REFUSALS = ()
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import AuthError, GeeLarkError, LockedError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._settings import ClientSettings
 from ansible_collections.geelark.cloudphone.plugins.module_utils._transport import mask_secrets
 
@@ -60,7 +65,8 @@ LOGIN_REFUSAL = b"run glogin"
 GETDATA_CODES = {
     42001: "was not found (42001): check its ID; it may have been deleted",
     42002: "is not running (42002): start it first (geelark.cloudphone.geelark_phone_power, or the power "
-           "runbook), or target only started phones (hosts: status_started)",
+           "runbook), or target only started phones (hosts: status_started); an expired phone must be renewed "
+           "in GeeLark first",
     49002: "has no ADB (49002: its model does not support ADB; Android 10 phones have none): run commands on it "
            "with geelark.cloudphone.geelark_phone_shell",
 }
@@ -75,6 +81,10 @@ class PhoneUnreachable(Exception):
 
 class CommandLost(Exception):
     """The connection broke after a command was sent: it may have run."""
+
+
+class FileRefused(Exception):
+    """The phone refused a file transfer (read-only, no such file): the task fails, the connection stays."""
 
 
 class Broker:
@@ -95,6 +105,8 @@ class Broker:
         self._waiting_lock = threading.Lock()
         self._waiting: t.Counter[str] = collections.Counter()  # phones whose info a request waits for
         self._turned_on: t.Set[str] = set()  # phones this run turned ADB on for
+        # The API refused the run's credentials (or locked them): every later host fails with it, unasked.
+        self._refused_run: t.Optional[str] = None
         self._devices: t.Dict[str, t.Any] = {}
         self._phone_locks: t.DefaultDict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self.counts: t.Counter[str] = collections.Counter()
@@ -102,9 +114,20 @@ class Broker:
 
     # Connection info -----------------------------------------------------------------------------
     def _read_info(self, ids):
-        """getData for the IDs (200 a request); sorts the items into ready and refused."""
+        """getData for the IDs (200 a request); sorts the items into ready and refused.
+
+        Credentials the API refuses (or a locked account) would be refused for every host of the run:
+        the first refusal is kept and given to the others without another request.
+        """
+        if self._refused_run is not None:
+            raise PhoneUnreachable(self._refused_run)
         self.counts["getdata_requests"] += (len(ids) + 199) // 200
-        found = self.client.adb_data(ids)
+        try:
+            found = self.client.adb_data(ids)
+        except (AuthError, LockedError) as error:
+            self._refused_run = ("the GeeLark API refused the run's credentials, so no phone's ADB connection info "
+                                 "can be read: %s" % error)
+            raise PhoneUnreachable(self._refused_run) from None
         for phone_id in ids:
             item = found.get(phone_id)
             if item is None:
@@ -216,15 +239,13 @@ class Broker:
         self.counts["connects"] += 1
         return device
 
-    def _login(self, phone_id, device, info, fresh=False):
-        """glogin with the phone's code; a refused code is read again from getData once."""
+    def _login(self, phone_id, device, info):
+        """glogin with the phone's code; a refused code is read again from getData once.
+
+        The read again is for every phone this run knows (one request per 200): logins lapse for all
+        phones about together, and a code that changed for one has likely changed for the others.
+        """
         for attempt in (1, 2):
-            if attempt == 2 or fresh:
-                with self._info_lock:
-                    self._read_info([phone_id])
-                    if phone_id not in self._info:
-                        raise PhoneUnreachable(self._refusal(phone_id, self._refused[phone_id]))
-                    info = self._info[phone_id]
             pwd = info.get("pwd") or ""
             if not pwd:  # no code: the phone needs no login
                 return
@@ -232,7 +253,12 @@ class Broker:
             self.counts["glogins"] += 1
             if b"success" in output.lower():
                 return
-            fresh = True
+            if attempt == 1:
+                with self._info_lock:
+                    self._read_info(list(dict.fromkeys([phone_id] + list(self._info))))
+                    if phone_id not in self._info:
+                        raise PhoneUnreachable(self._refusal(phone_id, self._refused[phone_id]))
+                    info = self._info[phone_id]
         raise PhoneUnreachable("phone %s refused the glogin code from adb/getData twice: %s" % (
             phone_id, _text(output).strip() or "no answer"))
 
@@ -263,8 +289,10 @@ class Broker:
                     if status.isdigit():
                         return int(status), output[:at]
                 if LOGIN_REFUSAL in output and attempt == 1:
+                    # The login lapsed and the command did not run: log in again (the code held first,
+                    # a fresh one when it is refused) and run it once more.
                     self.counts["relogins"] += 1
-                    self._login(phone_id, device, {}, fresh=True)
+                    self._login(phone_id, device, self._info.get(phone_id) or {})
                     continue
                 break
         raise CommandLost("phone %s did not report the command's exit status (the output ended early): it may have "
@@ -284,9 +312,10 @@ class Broker:
             device = self._device(phone_id, play_ids, enable)
             try:
                 move(device)
-            except AdbCommandFailureException as exc:
-                raise PhoneUnreachable("phone %s: %s could not be %s it: %s" % (
-                    phone_id, path, verb, _reason(exc))) from None
+            except SYNC_REFUSALS as exc:
+                hint = " (the shell user can write under /sdcard/ and /data/local/tmp/)" if verb == "sent to" else ""
+                raise FileRefused("phone %s refused: %s could not be %s it: %s%s"
+                                  % (phone_id, path, verb, _refusal_text(exc), hint)) from None
             except Exception as exc:
                 self._devices.pop(phone_id, None)
                 _close(device)
@@ -302,6 +331,14 @@ class Broker:
 def _close(device):
     with contextlib.suppress(Exception):  # closing a broken connection may fail too; it is gone either way
         device.close()
+
+
+def _refusal_text(exc):
+    """The phone's words in a sync refusal (adb-shell may give them as bytes inside its exception)."""
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, (bytes, bytearray)):
+        detail = bytes(detail).decode("utf-8", "replace")
+    return str(detail).replace("Command failed: ", "").strip() or type(exc).__name__
 
 
 def _reason(exc):
@@ -365,6 +402,8 @@ class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             return {"ok": False, "kind": "unreachable", "msg": str(exc)}
         except CommandLost as exc:
             return {"ok": False, "kind": "lost", "msg": str(exc)}
+        except FileRefused as exc:
+            return {"ok": False, "kind": "failed", "msg": str(exc)}
         except GeeLarkError as exc:
             return {"ok": False, "kind": "unreachable", "msg": "the GeeLark API could not give phone %s's ADB "
                     "connection info: %s" % (phone_id, exc)}

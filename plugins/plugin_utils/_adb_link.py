@@ -55,9 +55,14 @@ def private_dir(base=None):
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
     info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise LinkError("%s is not a private directory of this user (it is a link, someone else's, or open to "
-                        "others); remove it and run again" % path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        why = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a directory"
+        raise LinkError("%s is %s, not a private directory of this user; remove it and run again" % (path, why))
+    if info.st_uid != os.getuid():
+        raise LinkError("%s belongs to user %d, not to this user; remove it and run again" % (path, info.st_uid))
+    if info.st_mode & 0o077:
+        raise LinkError("%s has mode %04o, open to others; remove it (or chmod 700 it) and run again"
+                        % (path, stat.S_IMODE(info.st_mode)))
     return path
 
 

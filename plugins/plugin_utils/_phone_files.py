@@ -43,6 +43,20 @@ def remote_sha1(action, path):
     return digest.lower()
 
 
+def remote_mode(action, path):
+    """The permission bits (0o777) of the file at `path` on the phone, from `ls -ld` (toybox's and any POSIX ls)."""
+    result = run_on_phone(action, "ls -ld %s" % shlex.quote(path), "reading the mode of %s" % path)
+    listing = to_text(result.get("stdout", "")).strip().split()
+    letters = listing[0] if listing else ""
+    if len(letters) < 10:
+        raise AnsibleError("could not read the mode of %s on the phone: %s" % (path, " ".join(listing)[:200]))
+    mode = 0
+    for position, letter in enumerate(letters[1:10]):
+        if letter not in "-ST":  # S and T: set-ID or sticky without the execute bit
+            mode |= 1 << (8 - position)
+    return mode
+
+
 def run_on_phone(action, command, what):
     """Run a short command on the phone; fail naming `what` when it does not exit 0."""
     result = action._low_level_execute_command(command, sudoable=False, executable=False)

@@ -48,8 +48,7 @@ def started_fleet(count, adb=True):
 
 def write_inventory(tmp_path, emu, **extra):
     config = {"plugin": "geelark.cloudphone.geelark", "api_url": emu.url,
-              "compose": {"ansible_connection": "'geelark.cloudphone.adb'",
-                          "ansible_remote_tmp": "'/data/local/tmp/.ansible/tmp'"}}
+              "compose": {"ansible_connection": "'geelark.cloudphone.adb'"}}
     config.update(extra)
     path = tmp_path / "phones.geelark.yml"
     path.write_text(yaml.safe_dump(config))
@@ -191,7 +190,9 @@ def test_android_10_points_to_the_shell_module_and_python_modules_say_why_they_c
         assert run.rc in (2, 4), run.text
         text = " ".join(run.text.split())
         assert "geelark.cloudphone.geelark_phone_shell" in text  # the Android 10 phone
-        assert "Android has no Python" in text  # the other one
+        # the other one: the reason is the task's message, naming what to use
+        assert "cannot run on GeeLark phone %s: Android has no Python" % ids[1] in text
+        assert "geelark.cloudphone.phone_copy" in text
     finally:
         emu.stop()
 
@@ -210,5 +211,31 @@ def test_a_script_runs_from_the_remote_temporary_directory(tmp_path, adb_key):
         said = json.loads(out.read_text())
         assert sorted(s["stdout"].strip() for s in said) == sorted("hello world from %s" % i for i in ids)
         assert [s["rc"] for s in said] == [4, 4]
+    finally:
+        emu.stop()
+
+
+def test_a_mode_alone_is_a_change_and_a_refused_file_fails_the_task_not_the_connection(tmp_path, adb_key):
+    emu, ids = started_fleet(1)
+    try:
+        out = tmp_path / "copies.json"
+        copy = {"content": "x\n", "dest": "/data/local/tmp/x.sh"}
+        tasks = [
+            {"name": "send", "geelark.cloudphone.phone_copy": dict(copy, mode="0755"), "register": "first"},
+            {"name": "same mode", "geelark.cloudphone.phone_copy": dict(copy, mode="0755"), "register": "same"},
+            {"name": "other mode", "geelark.cloudphone.phone_copy": dict(copy, mode="0700"), "register": "other"},
+            {"name": "read-only", "geelark.cloudphone.phone_copy": {"content": "x", "dest": "/system/x"},
+             "register": "refused", "ignore_errors": True},
+            {"name": "still connected", "ansible.builtin.raw": "true"},
+            dump_task(out, "[first.changed, same.changed, other.changed, refused.msg]"),
+        ]
+        run = play(tmp_path, write_inventory(tmp_path, emu), phone_play(tasks, adb_key))
+        assert run.rc == 0, run.text
+        first, same, other, refused = json.loads(out.read_text())
+        assert (first, same, other) == (True, False, True)
+        assert "refused: /system/x could not be sent to it: Read-only file system" in refused
+        assert emu.stats()["adb_connections"][ids[0]] == 1  # the refusal kept the connection
+        listing = emu.device_file(ids[0], "/data/local/tmp/x.sh")
+        assert listing == b"x\n"
     finally:
         emu.stop()
