@@ -23,6 +23,10 @@ description:
   - A phone whose command answered with C(status) false is a failure, as a non-zero exit code is for
     C(ansible.builtin.command). It is in RV(failures) with the message "the command failed on the
     phone (status false)", and its output is kept in RV(results).
+  - B(Run it once.) The module runs on the controller and sends the command to every phone in O(ids).
+    In a play on the inventory's phones, delegate the task to C(localhost) and set C(run_once) to
+    V(true), with the play's phone IDs in O(ids). Without C(run_once), every host of the play runs the
+    command on every phone.
   - The task fails when any phone fails, naming the phones and their codes; every result key is still
     returned, with the same meaning as in a task that succeeds. Use C(failed_when) or C(ignore_errors)
     to judge the outcome yourself.
