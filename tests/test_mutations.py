@@ -31,6 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_UTILS = "plugins/module_utils/"
 UNIT = "tests/unit/plugins/module_utils/"
 INVENTORY_TESTS = "tests/unit/plugins/inventory/test_geelark.py"
+ADB_LINK = "plugins/plugin_utils/_adb_link.py"
+PLUGIN_UTILS_TESTS = "tests/unit/plugins/plugin_utils/"
 
 
 class Mutation(t.NamedTuple):
@@ -123,6 +125,20 @@ MUTATIONS = (
     Mutation("no sliding window holds more than the budget", MODULE_UTILS + "_ratelimit.py",
              "    if len(grants) >= per_minute:\n", "    if False:\n",
              (UNIT + "test__ratelimit.py::test_no_sliding_window_ever_holds_more_than_the_budget",)),
+    # Commands on phones: the shell API's writes and the adb connection's broker.
+    Mutation("a shell command is a write: never sent again after a lost answer", MODULE_UTILS + "_client.py",
+             'SHELL_PATH, {"id": phone_id, "cmd": cmd}, write=True)', 'SHELL_PATH, {"id": phone_id, "cmd": cmd})',
+             ("tests/unit/plugins/modules/test_geelark_phone_shell.py"
+              "::test_a_lost_answer_leaves_the_command_run_exactly_once_on_the_phone",)),
+    Mutation("a write that could not connect is not reported as possibly applied", MODULE_UTILS + "_transport.py",
+             "            if not _never_sent(exc):\n", "            if True:\n",
+             (UNIT + "test__transport.py::test_a_write_that_could_not_connect_was_not_sent_and_is_certain",)),
+    Mutation("the broker's socket directory is never a planted link", ADB_LINK,
+             "    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):\n", "    if False:\n",
+             (PLUGIN_UTILS_TESTS + "test__adb_link.py::test_a_planted_symlink_is_refused",)),
+    Mutation("the broker's socket directory is never open to others", ADB_LINK,
+             "    if info.st_mode & 0o077:\n", "    if False:\n",
+             (PLUGIN_UTILS_TESTS + "test__adb_link.py::test_a_directory_others_may_enter_is_refused",)),
 )
 
 IDS = [re.sub(r"\W+", "-", m.name).strip("-") for m in MUTATIONS]
