@@ -25,7 +25,7 @@ from ansible_collections.geelark.cloudphone.plugins.plugin_utils._phone_files im
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = True
+    TRANSFERS_FILES = False  # put_file sends to dest itself: no remote temporary directory
     _VALID_ARGS = frozenset(("src", "content", "dest", "mode", "force"))
 
     def run(self, tmp=None, task_vars=None):

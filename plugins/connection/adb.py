@@ -54,7 +54,6 @@ options:
       - The GeeLark ID of the phone. The P(geelark.cloudphone.geelark#inventory) inventory sets it for
         every phone.
     type: str
-    required: true
     vars:
       - name: geelark_id
   enable_adb:

@@ -47,8 +47,8 @@ try:
     from adb_shell.exceptions import AdbCommandFailureException, DevicePathInvalidError, PushFailedError
 
     # What the phone's file sync service answers with FAIL (a refusal: the connection is fine).
-    SYNC_REFUSALS: t.Tuple[t.Type[Exception], ...] = (AdbCommandFailureException, PushFailedError,
-                                                     DevicePathInvalidError)
+    SYNC_REFUSALS: t.Tuple[t.Type[Exception], ...] = (
+        AdbCommandFailureException, PushFailedError, DevicePathInvalidError)
 
     HAS_ADB_SHELL = True
 except ImportError:  # the connection plugin says what to install before it starts a broker
@@ -85,6 +85,10 @@ class CommandLost(Exception):
 
 class FileRefused(Exception):
     """The phone refused a file transfer (read-only, no such file): the task fails, the connection stays."""
+
+
+class LocalFileError(Exception):
+    """The controller's side of a transfer cannot be read or written: the task fails, the connection stays."""
 
 
 class Broker:
@@ -299,10 +303,17 @@ class Broker:
                           "run; output: %s" % (phone_id, _text(output[-300:]).strip() or "none"))
 
     def put(self, phone_id, source, dest, play_ids=(), enable=False):
+        # adb-shell opens the local file inside the transfer, where its error would look like a broken connection.
+        if not os.path.isfile(source) or not os.access(source, os.R_OK):
+            raise LocalFileError("%s cannot be read on the controller (missing or not a readable file)" % source)
         self._transfer(phone_id, play_ids, enable, "sent to", dest,
                        lambda device: device.push(source, dest, read_timeout_s=self.command_timeout))
 
     def fetch(self, phone_id, source, dest, play_ids=(), enable=False):
+        directory = os.path.dirname(dest) or "."
+        if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+            raise LocalFileError("%s cannot be written on the controller (its directory is missing or not writable)"
+                                 % dest)
         self._transfer(phone_id, play_ids, enable, "read from", source,
                        lambda device: device.pull(source, dest, read_timeout_s=self.command_timeout))
 
@@ -402,7 +413,7 @@ class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             return {"ok": False, "kind": "unreachable", "msg": str(exc)}
         except CommandLost as exc:
             return {"ok": False, "kind": "lost", "msg": str(exc)}
-        except FileRefused as exc:
+        except (FileRefused, LocalFileError) as exc:
             return {"ok": False, "kind": "failed", "msg": str(exc)}
         except GeeLarkError as exc:
             return {"ok": False, "kind": "unreachable", "msg": "the GeeLark API could not give phone %s's ADB "

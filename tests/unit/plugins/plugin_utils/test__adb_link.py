@@ -7,11 +7,22 @@
 from __future__ import annotations
 
 import os
+import pathlib
+import shutil
 import stat
+import tempfile
 
 import pytest
 
 from ansible_collections.geelark.cloudphone.plugins.plugin_utils._adb_link import BrokerLink, LinkError, private_dir
+
+
+@pytest.fixture
+def tmp_path():
+    """A short temporary directory: a long one (pytest's own under xdist) makes private_dir use /tmp instead."""
+    path = tempfile.mkdtemp(prefix="gl-", dir="/tmp")  # short on purpose; removed afterwards
+    yield pathlib.Path(path)
+    shutil.rmtree(path)
 
 
 def test_the_directory_is_made_private(tmp_path):
@@ -49,7 +60,7 @@ def test_runs_and_settings_get_brokers_of_their_own(tmp_path):
 
 
 def test_a_long_temporary_directory_falls_back_to_a_short_one(tmp_path):
-    deep = tmp_path / ("d" * 90)
+    deep = tmp_path / ("d" * 95)
     deep.mkdir()
     path = private_dir(str(deep))
     assert len(os.path.join(path, "0123456789abcdef.sock")) <= 107
