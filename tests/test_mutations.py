@@ -32,6 +32,7 @@ MODULE_UTILS = "plugins/module_utils/"
 UNIT = "tests/unit/plugins/module_utils/"
 INVENTORY_TESTS = "tests/unit/plugins/inventory/test_geelark.py"
 ADB_LINK = "plugins/plugin_utils/_adb_link.py"
+ADB_BROKER = "plugins/plugin_utils/_adb_broker.py"
 PLUGIN_UTILS_TESTS = "tests/unit/plugins/plugin_utils/"
 
 
@@ -139,6 +140,21 @@ MUTATIONS = (
     Mutation("the broker's socket directory is never open to others", ADB_LINK,
              "    if info.st_mode & 0o077:\n", "    if False:\n",
              (PLUGIN_UTILS_TESTS + "test__adb_link.py::test_a_directory_others_may_enter_is_refused",)),
+    Mutation("glogin codes never leave the broker", ADB_BROKER,
+             "return mask_secrets(text, tuple(self.broker.client.secrets) + tuple(self.broker.codes))",
+             "return text",
+             (PLUGIN_UTILS_TESTS
+              + "test__adb_broker.py::test_answers_over_the_socket_mask_the_glogin_codes_and_the_token",)),
+    Mutation("a command refused by a lapsed login runs once more after a new login", ADB_BROKER,
+             "                if LOGIN_REFUSAL in output and attempt == 1:\n", "                if False:\n",
+             (PLUGIN_UTILS_TESTS + "test__adb_broker.py::test_a_lapsed_login_is_renewed_and_the_command_runs_once",)),
+    Mutation("a play's connection info is read at once", ADB_BROKER,
+             "dict.fromkeys(list(play_ids) + waiting)", "dict.fromkeys(waiting)",
+             (PLUGIN_UTILS_TESTS + "test__adb_broker.py::test_one_getdata_request_reads_every_phone_of_the_play",)),
+    Mutation("refused credentials stop the run's reads", ADB_BROKER,
+             "        if self._refused_run is not None:\n", "        if False:\n",
+             (PLUGIN_UTILS_TESTS
+              + "test__adb_broker.py::test_refused_credentials_fail_every_phone_of_the_run_with_one_request",)),
 )
 
 IDS = [re.sub(r"\W+", "-", m.name).strip("-") for m in MUTATIONS]
