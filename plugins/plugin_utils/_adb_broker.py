@@ -95,7 +95,7 @@ class Broker:
     """The run's phones: their connection info, their ADB connections and what runs on them."""
 
     def __init__(self, client, key_file, timeout=30.0, command_timeout=600.0, poll_interval=3.0,
-                 enable_timeout=60.0):
+                 enable_timeout=60.0, max_connections=None):
         self.client = client
         self.key_file = key_file
         self.timeout = timeout
@@ -111,7 +111,9 @@ class Broker:
         self._turned_on: t.Set[str] = set()  # phones this run turned ADB on for
         # The API refused the run's credentials (or locked them): every later host fails with it, unasked.
         self._refused_run: t.Optional[str] = None
-        self._devices: t.Dict[str, t.Any] = {}
+        # Open connections, least recently used first; at most max_connections (each holds a file descriptor).
+        self._devices: t.MutableMapping[str, t.Any] = collections.OrderedDict()
+        self.max_connections = max_connections if max_connections is not None else connection_limit()
         self._phone_locks: t.DefaultDict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self.counts: t.Counter[str] = collections.Counter()
         self.codes: t.Set[str] = set()  # every glogin code read: masked in all the broker says
@@ -223,14 +225,33 @@ class Broker:
         return [self._signer]
 
     def _device(self, phone_id, play_ids, enable):
+        """The phone's open connection (called with the phone's lock held), made and logged in when needed."""
         device = self._devices.get(phone_id)
         if device is not None:
+            t.cast(collections.OrderedDict, self._devices).move_to_end(phone_id)
             return device
         info = self.connection_info(phone_id, play_ids, enable)
+        self._make_room()
         device = self._connect(phone_id, info)
         self._login(phone_id, device, info)
         self._devices[phone_id] = device
         return device
+
+    def _make_room(self):
+        """Close the least recently used connections beyond max_connections (a play on more phones than the
+        process may hold sockets for): those phones connect and log in again when next used."""
+        for other in list(self._devices):
+            if len(self._devices) < self.max_connections:
+                return
+            lock = self._phone_locks[other]
+            if lock.acquire(blocking=False):  # a connection in use is never closed under its command
+                try:
+                    device = self._devices.pop(other, None)
+                    if device is not None:
+                        _close(device)
+                        self.counts["closed_for_room"] += 1
+                finally:
+                    lock.release()
 
     def _connect(self, phone_id, info):
         device = AdbDeviceTcp(info["ip"], int(info["port"]), default_transport_timeout_s=self.timeout)
@@ -337,6 +358,25 @@ class Broker:
         for device in list(self._devices.values()):
             _close(device)
         self._devices.clear()
+
+
+def connection_limit():
+    """How many phone connections the broker keeps open: most of the file descriptors it may have.
+
+    The soft limit is raised to the hard one first (often 1024 -> 1048576), so a play on thousands of
+    phones keeps each connection for the run where the system allows it.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    except (ImportError, ValueError, OSError):
+        soft = 1024
+    return max(16, soft - 64)  # room for the socket server, the API's connections and the log
 
 
 def _close(device):

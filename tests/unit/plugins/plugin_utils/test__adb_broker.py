@@ -39,6 +39,7 @@ from ansible_collections.geelark.cloudphone.plugins.plugin_utils._adb_broker imp
     CommandLost,
     FileRefused,
     PhoneUnreachable,
+    connection_limit,
 )
 
 GETDATA = "/open/v1/adb/getData"
@@ -448,6 +449,25 @@ def test_a_local_file_that_cannot_be_written_is_named_and_the_connection_kept(em
     assert not isinstance(failed.value, CommandLost) and dest in str(failed.value)
     assert broker.run(phone, "true") == (0, b"")
     assert emu.stats()["adb_connections"][phone] == 1
+
+
+def test_beyond_max_connections_the_least_recently_used_connection_is_closed(emu, make_broker):
+    broker = make_broker(max_connections=2)
+    first, second, third = emu.ids[:3]
+    for phone_id in (first, second, first, third):  # `second` is then the least recently used
+        assert broker.run(phone_id, "true") == (0, b"")
+    assert set(broker._devices) == {first, third} and broker.counts["closed_for_room"] == 1
+    assert broker.run(second, "getprop ro.gl.serialno") == (0, second.encode() + b"\n")  # connected again
+    assert emu.stats()["adb_connections"][second] == 2 and emu.stats()["adb_connections"][first] == 1
+
+
+def test_the_connection_limit_follows_the_file_descriptors_the_process_may_have():
+    import resource
+
+    limit = connection_limit()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert limit == max(16, soft - 64)
+    assert soft == hard or hard == resource.RLIM_INFINITY  # raised as far as allowed
 
 
 def test_forget_drops_the_connection_and_the_info(emu, broker):
