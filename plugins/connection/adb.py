@@ -36,7 +36,8 @@ description:
   - B(The broker.) Ansible runs each task of each host in a process of its own. So that a phone's ADB
     connection and login last for the run (a second task costs no new login) and the connection info is
     read once, the first task starts a broker process for the run, reached over a Unix socket in a
-    directory only this user can open. It ends when the C(ansible-playbook) run ends.
+    directory only this user can open. It ends when the C(ansible-playbook) run ends. It keeps as many
+    connections as the process may hold open files; past that, the one used longest ago is closed.
   - Needs the Python library C(adb-shell) on the controller (a pure-Python ADB client from PyPI, so no
     Android SDK is needed) and C(requests).
   - Phones with Android 10 have no ADB (GeeLark answers 49002); run commands on them with
