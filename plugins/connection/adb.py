@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: adb
 short_description: Run tasks on GeeLark cloud phones over ADB
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Runs commands on a GeeLark cloud phone, and sends and fetches files, over the phone's network ADB
     (Android Debug Bridge), so a play on the phones of the inventory (for example the group C(status_started))

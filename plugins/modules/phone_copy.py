@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: phone_copy
 short_description: Copy a file from the controller to GeeLark cloud phones, without Python on the phone
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Copies one file, or a text given in O(content), to a path on the phone, over the host's connection
     (the P(geelark.cloudphone.adb#connection) connection, through ADB's file sync service, byte for byte, any size).

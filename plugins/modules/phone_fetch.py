@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: phone_fetch
 short_description: Fetch a file from GeeLark cloud phones to the controller, without Python on the phone
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Copies one file from the phone to the controller, over the host's connection (the
     P(geelark.cloudphone.adb#connection) connection, through ADB's file sync service, byte for byte, any size).
