@@ -90,8 +90,8 @@ def check(rows, phones):
     problems = []
     for row in rows:
         if row["commands"] < row["tasks"] * phones:
-            problems.append("%s: %d commands for %d tasks on %d phones" % (row["run"], row["commands"], row["tasks"],
-                                                                       phones))
+            problems.append("%s: %d commands for %d tasks on %d phones"
+                            % (row["run"], row["commands"], row["tasks"], phones))
     for row in rows[:2]:
         if row["getdata"] != floor or row["glogins"] != phones:
             problems.append("%s: %d getData requests (want %d), %d glogins (want %d)"
@@ -107,7 +107,8 @@ def print_table(rows, phones):
     print("| run | seconds | getData requests | phones read | ADB connections | glogins | commands |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        print("| %s | %.1f | %d | %d | %d | %d | %d |" % (row["run"], row["seconds"], row["getdata"], row["read"],
-                                                     row["connections"], row["glogins"], row["commands"]))
+        print("| %s | %.1f | %d | %d | %d | %d | %d |"
+              % (row["run"], row["seconds"], row["getdata"], row["read"], row["connections"], row["glogins"],
+                 row["commands"]))
     print("one more task: %.2f s with the run's connections kept, %.2f s reconnecting (%.1fx)"
           % (warm, cold, cold / warm if warm > 0 else float("inf")))
