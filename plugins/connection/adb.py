@@ -330,10 +330,11 @@ class Connection(ConnectionBase):
         if self._link is None:
             self._connect()
         link = t.cast(BrokerLink, self._link)
-        request = dict(request, id=self._phone_id, play_ids=self._play_ids(),
-                       enable_adb=bool(self.get_option("enable_adb")))
+        request = dict(request, id=self._phone_id, enable_adb=bool(self.get_option("enable_adb")))
         try:
             answer = link.ask(request)
+            if answer.get("kind") == "need_play":  # the broker has no info on this phone yet: give the play's
+                answer = link.ask(dict(request, play_ids=self._play_ids()))
         except LinkError as error:
             raise AnsibleConnectionFailure("phone %s: %s" % (self._phone_id, error)) from None
         if answer.get("ok"):

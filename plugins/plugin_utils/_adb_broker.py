@@ -71,6 +71,8 @@ GETDATA_CODES = {
            "with geelark.cloudphone.geelark_phone_shell",
 }
 ADB_OFF = 49001
+# The requests about one phone, which may need its connection info first.
+PHONE_OPS = frozenset(("exec", "put", "fetch"))
 ENABLE_ADVICE = ("set enable_adb: true (host variable geelark_enable_adb, or GEELARK_ENABLE_ADB=true) to let "
                  "the connection turn ADB on, or turn it on in the GeeLark app")
 
@@ -207,6 +209,10 @@ class Broker:
             return "adb/getData gave phone %s no address (code 0 without ip and port); try again later" % phone_id
         return "adb/getData refused phone %s: %s%s" % (
             phone_id, item.get("msg") or "no message", " (code %s)" % code if code is not None else "")
+
+    def knows(self, phone_id):
+        """True once the phone's connection info was read (ready or refused) or it is connected."""
+        return phone_id in self._info or phone_id in self._refused or phone_id in self._devices
 
     def forget(self, phone_id):
         """Drop the phone's connection and cached info (meta: reset_connection)."""
@@ -429,6 +435,10 @@ class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         broker = self.broker
         op = request.get("op")
         phone_id = str(request.get("id") or "")
+        if op in PHONE_OPS and request.get("play_ids") is None and not broker.knows(phone_id):
+            # The play's phone IDs are sent only when they are needed (the first hosts of a play): at
+            # 10,000 hosts they are a large message, and every task of every host asks the broker.
+            return {"ok": False, "kind": "need_play"}
         play_ids = [str(i) for i in request.get("play_ids") or ()]
         enable = bool(request.get("enable_adb"))
         try:

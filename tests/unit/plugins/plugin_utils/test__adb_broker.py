@@ -521,17 +521,26 @@ def test_the_server_answers_every_operation(emu, server, tmp_path):
         "ok": False, "kind": "error", "msg": "unknown request 'launch'"}
 
 
+def test_the_play_is_asked_for_only_while_the_phone_is_unknown(emu, server):
+    phone = emu.ids[0]
+    assert server.answer({"op": "exec", "id": phone, "cmd": "true"}) == {"ok": False, "kind": "need_play"}
+    assert emu.stats()["requests"].get(GETDATA) is None  # nothing read, nothing run
+    assert server.answer({"op": "exec", "id": phone, "cmd": "true", "play_ids": emu.ids})["rc"] == 0
+    assert server.answer({"op": "exec", "id": emu.ids[1], "cmd": "true"})["rc"] == 0  # read with the play
+    assert len(getdata_bodies(emu)) == 1
+
+
 def test_the_server_sorts_failures_into_unreachable_lost_and_api_errors(emu, server):
     phone, off = emu.ids[:2]
     emu.configure_adb(disabled=[off])
-    refused = server.answer({"op": "exec", "id": off, "cmd": "true"})
+    refused = server.answer({"op": "exec", "id": off, "cmd": "true", "play_ids": []})
     assert refused["kind"] == "unreachable" and "enable_adb" in refused["msg"] and not refused["ok"]
-    server.answer({"op": "exec", "id": phone, "cmd": "true"})
+    server.answer({"op": "exec", "id": phone, "cmd": "true", "play_ids": []})
     drop_daemon_connections(emu, phone)
-    lost = server.answer({"op": "exec", "id": phone, "cmd": "true"})
+    lost = server.answer({"op": "exec", "id": phone, "cmd": "true", "play_ids": []})
     assert lost["kind"] == "lost" and "may have run" in lost["msg"]
     emu.queue_faults({"kind": "code", "path": GETDATA, "code": 40004, "msg": "bad ids"})
-    api = server.answer({"op": "exec", "id": emu.ids[2], "cmd": "true"})
+    api = server.answer({"op": "exec", "id": emu.ids[2], "cmd": "true", "play_ids": []})
     assert api["kind"] == "unreachable"
     assert api["msg"].startswith("the GeeLark API could not give phone %s's ADB connection info: " % emu.ids[2])
     assert "40004" in api["msg"]
@@ -539,7 +548,7 @@ def test_the_server_sorts_failures_into_unreachable_lost_and_api_errors(emu, ser
 
 def test_answers_over_the_socket_mask_the_glogin_codes_and_the_token(emu, server, tmp_path):
     phone = emu.ids[0]
-    server.answer({"op": "exec", "id": phone, "cmd": "true"})
+    server.answer({"op": "exec", "id": phone, "cmd": "true", "play_ids": []})
     code = emu.adb_pwd(phone)
     assert code in server.broker.codes
     request = {"op": "fetch", "id": phone, "src": "/sdcard/%s-%s" % (code, TOKEN), "dest": str(tmp_path / "f")}
@@ -596,7 +605,8 @@ def test_main_serves_until_the_run_that_started_it_ends(emu, adb_key, socket_dir
         assert os.stat(socket_path).st_mode & 0o777 == 0o600  # only this user may ask the broker
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.connect(socket_path)
-            sock.sendall(json.dumps({"op": "exec", "id": emu.ids[0], "cmd": "echo served"}).encode() + b"\n")
+            sock.sendall(json.dumps({"op": "exec", "id": emu.ids[0], "cmd": "echo served", "play_ids": []}).encode()
+                         + b"\n")
             answer = json.loads(sock.makefile("rb").readline())
         assert base64.b64decode(answer["out"]) == b"served\n" and answer["rc"] == 0
     finally:
