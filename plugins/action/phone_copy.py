@@ -76,6 +76,8 @@ class ActionModule(ActionBase):
                 if result["changed"] and not self._task.check_mode:
                     run_on_phone(self, "chmod %s %s" % (mode, shlex.quote(dest)), "chmod %s" % dest)
                 return result
+            # Changed before the transfer: a refusal may come after the phone opened (and emptied) the file at
+            # dest, so a failed send is never reported as unchanged.
             result["changed"] = True
             if self._task.check_mode:
                 return result

@@ -226,6 +226,9 @@ NO_PYTHON_HINT = (
     "geelark.cloudphone.phone_copy and geelark.cloudphone.phone_fetch for files, and gather_facts: false. The "
     "collection's API modules (geelark_phone_status, geelark_phone_shell, ...) and template rendering run on the "
     "controller: add delegate_to: localhost to those tasks.")
+# Modules Ansible's actions run on the host for their own work: named with the actions that run them.
+HELPER_MODULES = {"stat": "stat (which copy, template and fetch run on the host)",
+                  "slurp": "slurp (which fetch runs on the host)", "file": "file (which copy runs on the host)"}
 _MODULE_FILE = re.compile(r"AnsiballZ_([A-Za-z0-9_]+)\.py")
 # Android's writable temporary directory, for Ansible's remote_tmp when it is left at its default (the
 # default, ~/.ansible/tmp, is under / on a phone: read-only).
@@ -358,7 +361,9 @@ class Connection(ConnectionBase):
         if rc in (126, 127) and module:
             # A module's Python could not start: say why, as the module's result, so Ansible shows it as the
             # task's message (the shell's own words in `shell_said`).
-            failure = {"failed": True, "msg": NO_PYTHON_HINT % (module.group(1), self._phone_id),
+            name = module.group(1)
+            name = HELPER_MODULES.get(name, name)
+            failure = {"failed": True, "msg": NO_PYTHON_HINT % (name, self._phone_id),
                        "shell_said": stdout.decode("utf-8", "replace").strip()}
             return 1, to_bytes(json.dumps(failure)), b""
         return rc, stdout, b""

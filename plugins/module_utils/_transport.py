@@ -637,7 +637,8 @@ def _with_deadlines(manager):
     for scheme, base in manager.pool_classes_by_scheme.items():
         if not issubclass(base, _DeadlinePool):
             if base not in _DEADLINE_POOLS:
-                _DEADLINE_POOLS[base] = type("Deadline" + base.__name__, (_DeadlinePool, base), {})
+                # urllib3's own class name: it is part of the messages users read ("HTTPConnectionPool(host=...").
+                _DEADLINE_POOLS[base] = type(base.__name__, (_DeadlinePool, base), {})
             base = _DEADLINE_POOLS[base]
         classes[scheme] = base
     manager.pool_classes_by_scheme = classes
