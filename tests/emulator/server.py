@@ -228,6 +228,10 @@ class Server(ThreadingHTTPServer):
     """The threaded HTTP server carrying the state its handlers share."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 overflows when a client opens its 32 connections at once on a
+    # busy machine: the kernel then drops the handshake's last step and the client's request meets a
+    # reset, a lost answer the API itself would not have caused.
+    request_queue_size = 256
 
     def __init__(self, address: Any, state: EmulatorState) -> None:
         super().__init__(address, Handler)
