@@ -184,7 +184,9 @@ def book_slot(grants, now, per_minute, window, max_wait=None):
     if len(grants) >= per_minute:
         slot = max(slot, grants[-per_minute] + window)
     wait = slot - now
-    if wait > window or (max_wait is not None and wait > max_wait):
+    # A grant read back from a budget file was rounded, up to half a millisecond later than it was made:
+    # the slot a window after it may lie that much more than a window ahead, and is still within one.
+    if wait > window + _ROUNDING or (max_wait is not None and wait > max_wait):
         return grants, Booking(wait, False)
     grants.append(slot)
     return grants, Booking(wait, True)

@@ -322,3 +322,14 @@ def test_a_down_server_and_an_unusable_budget_directory_still_pace_at_the_share(
 def test_scope_shared_needs_a_server():
     with pytest.raises(ValueError):
         RateLimiter(5, scope=SCOPE_SHARED)
+
+
+def test_a_slot_one_window_ahead_is_booked_although_its_grant_was_rounded_up_in_the_file(tmp_path):
+    # Grants are kept to the millisecond: 1000.0006 is written 1000.001. A third request 0.1 ms later, on a budget
+    # of 2, gets the slot a window after the first, which now reads 60.0003 s ahead: still one window, booked.
+    clock = FakeClock(1000.0006)
+    budget = SharedBudget(str(tmp_path / "state"), 2, clock=clock, window=60)
+    assert [budget.reserve().wait for dummy in range(2)] == pytest.approx([0, 0], abs=0.001)
+    clock.now += 0.0001
+    third = budget.reserve()
+    assert third.booked and third.wait == pytest.approx(60, abs=0.001)
