@@ -204,7 +204,9 @@ def tree_copy(tmp_path_factory):
             shutil.copy2(source, target)
     # The copy's tests link the collection into the temp directory (tests/conftest.py): keep that
     # link, and the rate budget, inside the scratch directory, which pytest cleans up.
-    env = dict(os.environ, TMPDIR=str(scratch), PYTHONDONTWRITEBYTECODE="1")
+    # No pytest plugin is loaded by its entry point (xdist, pytest-cov, hypothesis's): none is needed to run a
+    # few named tests, and loading them would be most of each run's start.
+    env = dict(os.environ, TMPDIR=str(scratch), PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     env.pop("PYTEST_ADDOPTS", None)
     return copy, env
 
