@@ -8,8 +8,11 @@ from __future__ import annotations
 class ModuleDocFragment:
     # The shared GeeLark API options of every module and plugin, as the settings table
     # (plugins/module_utils/_settings.py) defines them; tests/unit/plugins/module_utils/test__settings.py
-    # checks that types, defaults, choices, environment variables and bounds agree with it.
+    # checks that types, defaults, choices, environment variables and bounds agree with it. The client behind
+    # them needs requests.
     DOCUMENTATION = r"""
+requirements:
+  - requests
 options:
   api_url:
     description:

@@ -16,33 +16,8 @@ attributes:
       - geelark.cloudphone.all
 """
 
-    # Attributes shared by the collection's read-only modules.
-    INFO_MODULE = r"""
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same result as a normal run.
-    support: full
-    details: This module only reads; check mode changes nothing about what it does.
-  diff_mode:
-    description: Will return details on what has changed.
-    support: N/A
-    details: This module never changes anything.
-"""
-
-    # Attributes shared by the collection's modules that change phones.
-    STATE_CHANGING = r"""
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Check mode reads the status only; it sends no write and does not wait.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
-    details: The diff shows the status name before and after of each phone that changes.
-"""
-
-    # The attributes of the actions that move files to and from phones over the host's connection.
+    # The attributes of the actions that move files to and from phones over the host's connection, and that
+    # connection.
     PHONE_FILES = r"""
 attributes:
   check_mode:
@@ -56,4 +31,7 @@ attributes:
     description: The hosts this runs against.
     support: full
     platforms: GeeLark cloud phones (Android)
+seealso:
+  - plugin: geelark.cloudphone.adb
+    plugin_type: connection
 """

@@ -23,19 +23,7 @@ import time
 from ._app_lists import PER_PHONE_CODES, installable_apps, installed_rows, per_phone_message, read_per_phone
 from ._errors import APIError, ConfigError, GeeLarkError
 from ._phones import normalize_ids, query_status, status_name
-from ._write import (
-    ChangeResult,
-    Waiter,
-    WaitRules,
-    WriteRules,
-    Writer,
-    carry,
-    check_max_changes,
-    check_seconds,
-    failures_by_reason,
-    guard_max_changes,
-    uncertain_advice,
-)
+from ._write import ChangeResult, ChangeRun, WaitRules, WriteRules, carry, failures_by_reason, uncertain_advice
 
 INSTALL_PATH = "/open/v1/app/install"
 UNINSTALL_PATH = "/open/v1/app/uninstall"
@@ -43,7 +31,6 @@ UNINSTALL_PATH = "/open/v1/app/uninstall"
 APP_STATES = ("present", "absent")
 DEFAULT_WAIT_TIMEOUT = 900
 DEFAULT_POLL_INTERVAL = 10
-MIN_POLL_INTERVAL = 1
 
 # installStatus of an /app/list row.
 INSTALLING, INSTALLED, INSTALL_FAILED, UNINSTALLING, UNINSTALLED, UNINSTALL_FAILED = range(6)
@@ -170,23 +157,13 @@ def _read_failure(failure):
     return "its apps could not be read: %s" % failure["msg"]
 
 
-class AppRun:
+class AppRun(ChangeRun):
     """One `present` or `absent` of a package on a set of phones, installed apps read first."""
 
     def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
                  poll_interval=DEFAULT_POLL_INTERVAL, max_changes=None, clock=time.monotonic, sleep=None):
-        check_seconds("wait_timeout", wait_timeout, 0)
-        check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
-        check_max_changes(max_changes)
-        self.transport = transport
-        self.concurrency = concurrency
-        self.check_mode = check_mode
-        self.wait = wait
-        self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
-        self.max_changes = max_changes
-        self.clock = clock
-        self.sleep = sleep or transport._sleep  # the transport's sleep ends early on Ctrl-C
+        super().__init__(transport, concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
+                         poll_interval=poll_interval, max_changes=max_changes, clock=clock, sleep=sleep)
 
     def run(self, ids, package, state, version=None, version_id=None):
         if state not in APP_STATES:
@@ -369,15 +346,14 @@ class AppRun:
                 continue
             running.append(phone_id)
         # Counted from the reads just made: phones that moved since an earlier plan count too.
-        guard_max_changes(result, len(running), self.max_changes, "be sent %s of %s" % (verb, result.package))
+        self.guard(result, len(running), "be sent %s of %s" % (verb, result.package))
         if self.check_mode:
             result.changed.update(running)
             result.planned.update(running)
             for phone_id in running:
                 result.outcome[phone_id] = "installed" if result.state == "present" else "uninstalled"
             return []
-        writer = Writer(self.transport, rules, log=self.transport.debug, concurrency=self.concurrency)
-        return writer.write(result, running)
+        return self.write(rules, result, running, concurrency=self.concurrency)
 
     def _finish(self, result, written, others, writes, wait_rules, done, under_way):
         """Wait for the writes accepted and the changes found under way; name each phone's outcome.
@@ -392,7 +368,7 @@ class AppRun:
             for phone_id in waiting:
                 result.outcome[phone_id] = under_way
             return
-        Waiter(wait_rules, self.wait_timeout, self.poll_interval, self.clock, self.sleep).wait(result, waiting)
+        self.wait_for(wait_rules, result, waiting)
         for phone_id in waiting:
             if phone_id not in result.failures:
                 result.outcome[phone_id] = done

@@ -14,6 +14,8 @@ import time
 from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule, env_fallback, missing_required_lib
 
 from ._client import GeeLarkClient
+from ._errors import GeeLarkError
+from ._phones import failures_text
 from ._settings import API_OPTIONS, ClientSettings, is_unset, resolve
 from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
@@ -54,6 +56,30 @@ def api_argument_spec():
             entry["fallback"] = (_env_fallback, [option.env])
         spec[option.name] = entry
     return spec
+
+
+def phone_ids_spec(required=True):
+    """The ids option of the modules that act on phones by ID (documented in the geelark.cloudphone.phone_ids
+    fragment)."""
+    return dict(ids=dict(type="list", elements="raw", required=required))
+
+
+def info_spec():
+    """The options of the read-only modules over phone IDs (geelark.cloudphone.info_module fragment)."""
+    return dict(fail_on_missing=dict(type="bool", default=False))
+
+
+def state_changing_spec(wait_timeout, poll_interval):
+    """The options of the modules that change phones and wait for it (geelark.cloudphone.state_changing fragment).
+
+    How long a change takes depends on the module, so each gives its own defaults for the two waits.
+    """
+    return dict(
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=wait_timeout),
+        poll_interval=dict(type="int", default=poll_interval),
+        max_changes=dict(type="int"),
+    )
 
 
 class GeeLarkModule:
@@ -102,6 +128,24 @@ class GeeLarkModule:
                                      notice=self.module.warn)
         return self._client
 
+    def call(self, work, **result):
+        """What `work(client)` returns, with a client built from the options.
+
+        A GeeLarkError fails the task with its details and `result` (fail_from): writes may have gone out
+        before it, and the error carries what is known of them.
+        """
+        try:
+            with self.client() as client:
+                return work(client)
+        except GeeLarkError as error:
+            self.fail_from(error, **result)
+
+    def state_changing_params(self):
+        """The options of state_changing_spec, and check mode, as the client's state-changing runs take them."""
+        params = self.module.params
+        return dict(check_mode=self.module.check_mode, wait=params["wait"], wait_timeout=params["wait_timeout"],
+                    poll_interval=params["poll_interval"], max_changes=params["max_changes"])
+
     def warn_when_no_ids(self):
         """An empty ids list is allowed (a computed list may be empty), but it never passes unremarked."""
         if not self.module.params.get("ids"):
@@ -125,6 +169,23 @@ class GeeLarkModule:
         payload["api_calls"] = self.api_calls()
         self.module.fail_json(msg=str(error), error=error.to_result(), **payload)
 
+    def exit_info(self, result, warnings, asked, unanswered):
+        """End a read-only task: its warnings, api_calls, and the phones in result["failures"].
+
+        They fail the task with fail_on_missing (info_spec), else a warning names the first of them.
+        `unanswered` says what went unanswered, with two %d for how many and of how many (`asked`).
+        """
+        for warning in warnings:
+            self.module.warn(warning)
+        result["api_calls"] = self.api_calls()
+        failures = result["failures"]
+        if failures and self.module.params["fail_on_missing"]:
+            self.module.fail_json(msg=_unanswered_message(unanswered, failures, asked, 20), **result)
+        if failures:
+            self.module.warn(_unanswered_message(unanswered, failures, asked, 5)
+                             + "; set fail_on_missing: true to fail the task instead")
+        self.module.exit_json(**result)
+
     def exit_change(self, change, **result):
         """End the task from a change result: exit_json, or fail_json when a target failed.
 
@@ -147,3 +208,8 @@ class GeeLarkModule:
         if self.module._diff:
             payload["diff"] = change.diff()
         return payload
+
+
+def _unanswered_message(unanswered, failures, asked, limit):
+    """The phones the API gave no answer for, the first `limit` of them by ID, code and message."""
+    return "%s: %s" % (unanswered % (len(failures), asked), failures_text(failures, limit))

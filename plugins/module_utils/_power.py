@@ -13,19 +13,7 @@ import time
 
 from ._errors import ConfigError, GeeLarkError, PARTIAL_CODES
 from ._phones import UNKNOWN_STATUS, StatusReport, normalize_ids, query_status, status_name
-from ._write import (
-    ChangeResult,
-    Waiter,
-    WaitRules,
-    WriteRules,
-    Writer,
-    carry,
-    check_max_changes,
-    check_seconds,
-    failures_by_reason,
-    guard_max_changes,
-    uncertain_advice,
-)
+from ._write import ChangeResult, ChangeRun, WaitRules, WriteRules, carry, failures_by_reason, uncertain_advice
 
 START_PATH = "/open/v1/phone/start"
 STOP_PATH = "/open/v1/phone/stop"
@@ -35,7 +23,6 @@ MAX_IDS_PER_WRITE = 100
 POWER_STATES = ("started", "stopped", "restarted")
 DEFAULT_WAIT_TIMEOUT = 600
 DEFAULT_POLL_INTERVAL = 5
-MIN_POLL_INTERVAL = 1
 
 STARTED, STARTING, SHUT_DOWN, EXPIRED = 0, 1, 2, 3
 RUNNING = (STARTED, STARTING)
@@ -169,7 +156,7 @@ class PowerWrite(WriteRules):
         return [i for i in batch if i not in refused]
 
 
-class PowerRun:
+class PowerRun(ChangeRun):
     """One start, stop or restart of a set of phones, status first.
 
     Writes go out 100 IDs a call and are never repeated blindly: when an answer is lost the
@@ -180,19 +167,9 @@ class PowerRun:
     def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=DEFAULT_WAIT_TIMEOUT,
                  poll_interval=DEFAULT_POLL_INTERVAL, energy_saving=None, max_changes=None, clock=time.monotonic,
                  sleep=None):
-        check_seconds("wait_timeout", wait_timeout, 0)
-        check_max_changes(max_changes)
-        check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
-        self.transport = transport
-        self.concurrency = concurrency
-        self.check_mode = check_mode
-        self.wait = wait
-        self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
+        super().__init__(transport, concurrency, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout,
+                         poll_interval=poll_interval, max_changes=max_changes, clock=clock, sleep=sleep)
         self.energy_saving = energy_saving
-        self.max_changes = max_changes
-        self.clock = clock
-        self.sleep = sleep or transport._sleep  # the transport's sleep ends early on Ctrl-C
 
     def run(self, ids, state):
         if state not in POWER_STATES:
@@ -237,7 +214,7 @@ class PowerRun:
             startable = set(i for i in answered if result.status_of(i) == SHUT_DOWN)
             planned = len(startable) if state == "started" else len(running | startable)
         verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
-        guard_max_changes(result, planned, self.max_changes, verb)
+        self.guard(result, planned, verb)
 
     # The three states, each from the statuses just read.
 
@@ -305,7 +282,7 @@ class PowerRun:
     def _write(self, result, path, ids, moved):
         """Send the write to `ids` through the shared write path; return the IDs it was accepted for, in order."""
         rules = PowerWrite(self, path, moved, self.energy_saving)
-        return Writer(self.transport, rules, log=self.transport.debug).write(result, ids)
+        return self.write(rules, result, ids)
 
     # Reads and waits.
 
@@ -320,7 +297,7 @@ class PowerRun:
     def _wait(self, result, ids, wanted, wanted_name, action, why=""):
         """Poll `ids` until each reads `wanted`; those that do not in wait_timeout fail with their last status."""
         rules = PowerWait(self, wanted, wanted_name, action, why)
-        Waiter(rules, self.wait_timeout, self.poll_interval, self.clock, self.sleep).wait(result, ids)
+        self.wait_for(rules, result, ids)
 
 
 class PowerWait(WaitRules):

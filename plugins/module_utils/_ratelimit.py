@@ -496,25 +496,31 @@ class RateLimiter:
 
     def _new_standin(self, endpoint):
         try:
-            directory = prepare_budget_dir(self._budget_dir or default_budget_dir())
-            path = os.path.join(directory, budget_file_name(self._identity, self._api_url, endpoint))
-            return self._capped(SharedBudget(path, self.share, clock=self._wall_clock, window=self.window))
+            budget = self._machine_budget(endpoint, self.share)
         except OSError:
-            return self._capped(RequestBudget(self.share, clock=self._clock, window=self.window))
-
-    def _capped(self, budget):
+            budget = RequestBudget(self.share, clock=self._clock, window=self.window)
         return _Capped(budget, self.share, self._clock, self.window)
 
+    def _machine_budget(self, endpoint, per_minute):
+        """The endpoint's budget file, shared by this user's processes on this machine; OSError when unusable."""
+        directory = prepare_budget_dir(self._budget_dir or default_budget_dir())
+        path = os.path.join(directory, budget_file_name(self._identity, self._api_url, endpoint))
+        return SharedBudget(path, per_minute, clock=self._wall_clock, window=self.window)
+
     def _server_failed(self, reason):
+        self._warn_once(reason, "The shared rate budget cannot be used (%s); until it can, each run keeps %d "
+                                "requests a minute per endpoint (rate_limit %d / rate_limit_nodes %d) in the budget "
+                                "of its machine, and tries the server again a minute later. Check that the Redis or "
+                                "Valkey server of rate_limit_url is up and reachable from this node, and its password"
+                                % (reason, self.share, self.per_minute, self.nodes))
+
+    def _warn_once(self, reason, warning):
+        """Keep the first reason the budget fell back; warn about it, and about no later one."""
         if self.fallback_reason is not None:
             return
         self.fallback_reason = reason
         if self._warn:
-            self._warn("The shared rate budget cannot be used (%s); until it can, each run keeps %d requests a "
-                       "minute per endpoint (rate_limit %d / rate_limit_nodes %d) in the budget of its machine, "
-                       "and tries the server again a minute later. Check that the Redis or Valkey server of "
-                       "rate_limit_url is up and reachable from this node, and its password"
-                       % (reason, self.share, self.per_minute, self.nodes))
+            self._warn(warning)
 
     def _debug(self, line):
         if self._log:
@@ -523,22 +529,16 @@ class RateLimiter:
     def _new_budget(self, endpoint):
         if self.scope == SCOPE_MACHINE:
             try:
-                directory = prepare_budget_dir(self._budget_dir or default_budget_dir())
-                path = os.path.join(directory, budget_file_name(self._identity, self._api_url, endpoint))
-                return SharedBudget(path, self.per_minute, clock=self._wall_clock, window=self.window)
+                return self._machine_budget(endpoint, self.per_minute)
             except OSError as exc:
                 self._fall_back(str(exc))
         return RequestBudget(self.per_minute, clock=self._clock, window=self.window)
 
     def _fall_back(self, reason):
-        if self.fallback_reason is not None:
-            return
-        self.fallback_reason = reason
-        if self._warn:
-            self._warn("The rate budget cannot be shared with other processes on this machine (%s); this run "
-                       "keeps a budget of its own, so parallel runs may together exceed rate_limit. Set %s to a "
-                       "writable directory, or rate_limit_scope: process to silence this warning"
-                       % (reason, ENV_BUDGET_DIR))
+        self._warn_once(reason, "The rate budget cannot be shared with other processes on this machine (%s); this "
+                                "run keeps a budget of its own, so parallel runs may together exceed rate_limit. Set "
+                                "%s to a writable directory, or rate_limit_scope: process to silence this warning"
+                                % (reason, ENV_BUDGET_DIR))
 
 
 class _Capped:

@@ -16,6 +16,7 @@ Private to this collection: the API of this file may change without notice.
 from __future__ import annotations
 
 import threading
+import time
 
 from ._errors import (
     APIError,
@@ -386,6 +387,43 @@ class Waiter:
                 raise
         for target in waiting:
             result.fail(target, None, self.rules.timed_out(result, target, self.wait_timeout))
+
+
+class ChangeRun:
+    """A state-changing run's settings, checked once, and the shared core's steps with them.
+
+    Each kind of change (power, apps) subclasses it with its own steps and rules; the max_changes guard, the
+    write and the wait are these, so every state-changing module takes and checks them the same way.
+    """
+
+    min_poll_interval = 1
+
+    def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=0, poll_interval=1,
+                 max_changes=None, clock=time.monotonic, sleep=None):
+        check_seconds("wait_timeout", wait_timeout, 0)
+        check_seconds("poll_interval", poll_interval, self.min_poll_interval)
+        check_max_changes(max_changes)
+        self.transport = transport
+        self.concurrency = concurrency
+        self.check_mode = check_mode
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+        self.max_changes = max_changes
+        self.clock = clock
+        self.sleep = sleep or transport._sleep  # the transport's sleep ends early on Ctrl-C
+
+    def guard(self, result, planned, verb):
+        """Refuse before any write when `planned` targets would change, more than max_changes allows."""
+        guard_max_changes(result, planned, self.max_changes, verb)
+
+    def write(self, rules, result, targets, concurrency=1):
+        """Send the rules' write to `targets` (Writer); return those it was accepted for, in order."""
+        return Writer(self.transport, rules, log=self.transport.debug, concurrency=concurrency).write(result, targets)
+
+    def wait_for(self, rules, result, targets):
+        """Poll `targets` by the rules until each arrives, fails, or wait_timeout passes (Waiter)."""
+        Waiter(rules, self.wait_timeout, self.poll_interval, self.clock, self.sleep).wait(result, targets)
 
 
 def check_seconds(name, value, minimum):

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_app
 short_description: Install or remove an app on GeeLark cloud phones
 version_added: 1.1.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Makes an app V(present) (a given version, or any version) or V(absent) on any number of
     GeeLark cloud phones by ID, and by default waits until each install or removal is done.
@@ -42,17 +44,11 @@ description:
     each other without a pause.
   - The task fails when RV(failures) is not empty, naming the phones and their codes; every other
     result key is still returned, with the same meaning as in a task that succeeds.
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
-  - geelark.cloudphone.attributes.state_changing
-attributes:
-  idempotent:
-    description: Running the task again with the same options changes nothing.
-    support: full
+  - geelark.cloudphone.state_changing
 options:
   package:
     description:
@@ -81,29 +77,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  wait:
-    description:
-      - Wait until every install or uninstall sent (and every one found under way) is done.
-        A phone that is not done when O(wait_timeout) passes is in RV(failures) with its last state.
-    type: bool
-    default: true
   wait_timeout:
-    description: How many seconds to wait at most.
-    type: int
     default: 900
   poll_interval:
-    description: Seconds between two polls while waiting; at least 1.
-    type: int
     default: 10
-  max_changes:
-    description:
-      - Fail before any write when more phones than this would be sent an install or an uninstall,
-        counted from the reads the module makes just before it writes. Nothing is changed then, and
-        what was read is still returned.
-      - Not set means no limit. V(0) allows no change, which makes the task an assertion.
-    type: int
-requirements:
-  - requests
 seealso:
   - module: geelark.cloudphone.geelark_app_info
   - module: geelark.cloudphone.geelark_phone_power
@@ -161,7 +138,7 @@ apps:
   type: list
   elements: dict
   contains:
-    id:
+    id: &phone_id
       description: The phone's ID.
       type: str
       sample: "601876382020062634"
@@ -194,9 +171,7 @@ failures:
   type: list
   elements: dict
   contains:
-    id:
-      description: The phone's ID.
-      type: str
+    id: *phone_id
     code:
       description:
         - The API's code for this phone, for example 42001 (not found), 42002 (not running),
@@ -222,16 +197,15 @@ uncertain:
   sample: false
 api_calls:
   description:
-    - What the task asked of the API, as M(geelark.cloudphone.geelark_phone_status) returns it.
+    - What the task asked of the API (app lists, the lookup of a version name, status reads, installs or
+      uninstalls, and polls).
+    - Its keys are those M(geelark.cloudphone.geelark_phone_status) describes.
   returned: always
   type: dict
   sample: {"requests": 203, "retries": 0, "seconds": 95.1}
 error:
-  description:
-    - Details of the API error that failed the task before it could account for every phone, under
-      the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (endpoint,
-      code, trace_id, http_status, attempts).
-  returned: when an API call failed as a whole
+  description: The API error that failed the task, with the keys M(geelark.cloudphone.geelark_phone_status) describes.
+  returned: when an API call failed as a whole, before the task could account for every phone
   type: dict
   sample: {"endpoint": "/open/v1/app/list", "code": 40003, "trace_id": "2C1F1A5B8E0D4F6A"}
 """
@@ -241,40 +215,31 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._apps import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
 )
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import (
+    GeeLarkModule,
+    phone_ids_spec,
+    state_changing_spec,
+)
 
 
 def main():
     geelark = GeeLarkModule(
         argument_spec=dict(
-            ids=dict(type="list", elements="raw", required=True),
+            phone_ids_spec(),
             package=dict(type="str", required=True),
             version=dict(type="raw"),
             version_id=dict(type="raw"),
             state=dict(type="str", choices=list(APP_STATES), default="present"),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
-            poll_interval=dict(type="int", default=DEFAULT_POLL_INTERVAL),
-            max_changes=dict(type="int"),
+            **state_changing_spec(DEFAULT_WAIT_TIMEOUT, DEFAULT_POLL_INTERVAL),
         ),
         mutually_exclusive=[("version", "version_id")],
         supports_check_mode=True,
     )
-    module = geelark.module
-    params = module.params
+    params = geelark.params
     geelark.warn_when_no_ids()
-    try:
-        with geelark.client() as client:
-            apps = client.set_app(
-                params["ids"], params["package"], params["state"], version=params["version"],
-                version_id=params["version_id"], check_mode=module.check_mode, wait=params["wait"],
-                wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
-                max_changes=params["max_changes"],
-            )
-    except GeeLarkError as error:
-        # Writes may already have gone out: the error carries what is known of every phone.
-        geelark.fail_from(error)
+    apps = geelark.call(lambda client: client.set_app(
+        params["ids"], params["package"], params["state"], version=params["version"], version_id=params["version_id"],
+        **geelark.state_changing_params()))
     geelark.exit_change(apps)
 
 

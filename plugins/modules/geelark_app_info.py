@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_app_info
 short_description: List the apps on GeeLark cloud phones, the versions installable on them and the team's app library
 version_added: 1.1.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Returns the apps installed on each phone given in O(ids), as the GeeLark API lists them
     (C(/open/v1/app/list)), optionally only the rows of one O(package).
@@ -34,13 +36,11 @@ description:
     O(team=true) adds one request per 200 apps of the library.
   - The rows are what the API reports. Apps installed outside GeeLark (through ADB, the Play Store or
     an RPA task) may be missing from them; check the device itself where that matters.
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
-  - geelark.cloudphone.attributes.info_module
+  - geelark.cloudphone.info_module
 options:
   ids:
     required: false
@@ -63,15 +63,6 @@ options:
       - When true, O(ids) is not required.
     type: bool
     default: false
-  fail_on_missing:
-    description:
-      - Fail the task when the API refuses some phones (for example 42001, the phone does not exist,
-        or 42002, the phone is not running), naming them. The results are still returned.
-      - When false, such phones are in RV(failures) and a warning gives their count and the first of them.
-    type: bool
-    default: false
-requirements:
-  - requests
 seealso:
   - module: geelark.cloudphone.geelark_phone_status
   - module: geelark.cloudphone.geelark_phone_power
@@ -120,7 +111,7 @@ phones:
   type: list
   elements: dict
   contains:
-    id:
+    id: &phone_id
       description: The phone's ID.
       type: str
       sample: "601876382020062634"
@@ -133,7 +124,7 @@ phones:
           description: The package name.
           type: str
           sample: com.zhiliaoapp.musically
-        name:
+        name: &app_name
           description: The app's name; null when the API gave none.
           type: str
           sample: TikTok
@@ -199,10 +190,7 @@ installable:
   type: list
   elements: dict
   contains:
-    id:
-      description: The phone's ID.
-      type: str
-      sample: "601876382020062634"
+    id: *phone_id
     apps:
       description: The installable apps.
       type: list
@@ -212,10 +200,7 @@ installable:
           description: The app's ID.
           type: str
           sample: "7001"
-        name:
-          description: The app's name; null when the API gave none.
-          type: str
-          sample: TikTok
+        name: *app_name
         package:
           description: The package name; null when the API gave none.
           type: str
@@ -229,11 +214,11 @@ installable:
               description: The app version ID, which an install takes.
               type: str
               sample: "1793552962140770305"
-            version_name:
+            version_name: &version_name
               description: The version's name; null when the API gave none.
               type: str
               sample: 36.5.4
-            version_code:
+            version_code: &version_code
               description: The version's code; null when the API gave none or not a whole number.
               type: int
               sample: 2023605040
@@ -255,22 +240,13 @@ team_apps:
       description: The team app's ID.
       type: str
       sample: "9001"
-    name:
-      description: The app's name; null when the API gave none.
-      type: str
-      sample: TikTok
+    name: *app_name
     version_id:
       description: The app version ID; null when the API gave none.
       type: str
       sample: "1793552962140770305"
-    version_name:
-      description: The version's name; null when the API gave none.
-      type: str
-      sample: 36.5.4
-    version_code:
-      description: The version's code; null when the API gave none or not a whole number.
-      type: int
-      sample: 2023605040
+    version_name: *version_name
+    version_code: *version_code
     auto_install:
       description: Whether the app is installed automatically when a phone starts.
       type: bool
@@ -298,25 +274,24 @@ team_apps:
       sample: []
 api_calls:
   description:
-    - What the task asked of the API (requests, retries, rate-limited answers, waits for the rate budget,
-      seconds), under the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each.
+    - What the task asked of the API (the installed, installable and team app lists, page by page).
+    - Its keys are those M(geelark.cloudphone.geelark_phone_status) describes.
   returned: always
   type: dict
   sample: {"requests": 3, "retries": 0, "rate_limited": 0, "over_concurrency_cap": 0, "peak_parallel": 2,
            "seconds_waiting_for_budget": 0.0, "seconds": 0.412}
 error:
-  description:
-    - Details of the API error that failed the task before it could account for every phone, under
-      the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (endpoint,
-      code, trace_id, http_status, attempts).
-  returned: when the API call failed
+  description: The API error that failed the task, with the keys M(geelark.cloudphone.geelark_phone_status) describes.
+  returned: when an API call failed before the task could account for every phone
   type: dict
   sample: {"endpoint": "/open/v1/app/list", "code": 40003, "trace_id": "2C1F1A5B8E0D4F6A"}
 """
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
-from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import failures_text
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import (
+    GeeLarkModule,
+    info_spec,
+    phone_ids_spec,
+)
 
 # A phone the API does not know is not asked again for its installable apps.
 NOT_FOUND = 42001
@@ -351,19 +326,14 @@ def _merged_failures(report, installable):
     return [failures[i] for i in report.ids if i in failures]
 
 
-def missing_message(failures, total, limit=20):
-    """The phones the API refused, the first `limit` of them by ID, code and message."""
-    return "The apps of %d of %d phones could not be read: %s" % (len(failures), total, failures_text(failures, limit))
-
-
 def main():
     geelark = GeeLarkModule(
         argument_spec=dict(
-            ids=dict(type="list", elements="raw"),
+            phone_ids_spec(required=False),
             package=dict(type="str"),
             installable=dict(type="bool", default=False),
             team=dict(type="bool", default=False),
-            fail_on_missing=dict(type="bool", default=False),
+            **info_spec(),
         ),
         required_if=[("team", False, ("ids",))],
         supports_check_mode=True,
@@ -376,21 +346,8 @@ def main():
                              "package out to list every app", changed=False, api_calls=geelark.api_calls())
     if module.params["ids"] is not None or not module.params["team"]:
         geelark.warn_when_no_ids()
-    try:
-        with geelark.client() as client:
-            result, warnings, asked = read_apps(client, module.params)
-    except GeeLarkError as error:
-        geelark.fail_from(error, changed=False)
-    for warning in warnings:
-        module.warn(warning)
-    result["api_calls"] = geelark.api_calls()
-    failures = result["failures"]
-    if failures:
-        if module.params["fail_on_missing"]:
-            module.fail_json(msg=missing_message(failures, len(asked)), **result)
-        module.warn(missing_message(failures, len(asked), limit=5)
-                    + "; set fail_on_missing: true to fail the task instead")
-    module.exit_json(**result)
+    result, warnings, asked = geelark.call(lambda client: read_apps(client, module.params), changed=False)
+    geelark.exit_info(result, warnings, len(asked), "The apps of %d of %d phones could not be read")
 
 
 if __name__ == "__main__":

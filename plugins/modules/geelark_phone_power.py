@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_phone_power
 short_description: Start, stop or restart GeeLark cloud phones, and wait for them
 version_added: 1.0.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Starts, stops or restarts any number of GeeLark cloud phones by ID, and by default waits until
     they are in the wanted state.
@@ -27,6 +29,8 @@ description:
     retried like reads. Because the API shows a stop only once the phone is down, a phone whose
     stop answer was lost and that still reads as running is sent the stop again; stopping a
     stopping phone is harmless.
+  - B(Waiting) polls the status of the phones still on their way every O(poll_interval) seconds, one
+    status call per 100 of them, within O(rate_limit). A boot can take minutes.
   - B(A write the server may have applied is never reported as unchanged.) Each batch's accepted
     phones are kept as the answers arrive, so when a later batch is refused (an HTTP 403, an answer
     that is not a JSON object, expired credentials), the task still reports the earlier batches in
@@ -48,16 +52,13 @@ description:
     when an error ends the run after writes went out (for example the credentials refused while
     waiting). C(changed), RV(changed_ids), RV(phones), RV(failures), RV(by_status) and RV(uncertain)
     are then returned with RV(error).
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
-  - geelark.cloudphone.attributes.state_changing
+  - geelark.cloudphone.state_changing
 attributes:
   idempotent:
-    description: Running the task again with the same options changes nothing.
     support: partial
     details:
       - Yes for O(state=started) and O(state=stopped), which write only to phones not yet in the state.
@@ -65,32 +66,21 @@ attributes:
 options:
   state:
     description:
-      - V(started) starts the phones that are shut down.
+      - V(started) starts the phones that are shut down. With O(wait), it waits for the phones already
+        starting too.
       - V(stopped) stops the phones that are started or starting.
       - V(restarted) stops the running phones, waits until they are shut down, then starts every
         phone that can start. It reports a change whenever a phone is restarted.
+      - V(restarted) always waits for the stopped phones to shut down before it starts them; O(wait)
+        decides whether it then waits for them to start. The wait for the stop and the wait for the
+        start each get O(wait_timeout). For O(max_changes), every phone that would be stopped or
+        started counts once.
     type: str
     choices: [started, stopped, restarted]
     required: true
-  wait:
-    description:
-      - Wait until every phone written to (and, for V(started), every phone already starting) is in
-        the wanted state. A phone that is not there when O(wait_timeout) passes is reported in
-        RV(failures) with its last status.
-      - Each poll is one status call per 100 phones still waiting, within O(rate_limit).
-      - O(state=restarted) always waits for the stopped phones to shut down before it starts them;
-        this option decides whether it then waits for them to start.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - How many seconds to wait at most. A boot can take minutes.
-      - With O(state=restarted), the wait for the stop and the wait for the start each get this long.
-    type: int
     default: 600
   poll_interval:
-    description: Seconds between two polls while waiting; at least 1.
-    type: int
     default: 5
   energy_saving:
     description:
@@ -99,19 +89,6 @@ options:
         is not documented, so a phone may turn itself off between two tasks of a long play.
       - Only for V(started) and V(restarted). Not sent to the API when it is not set.
     type: bool
-  max_changes:
-    description:
-      - Fail before any write when more phones than this would be started or stopped, counted from
-        the status read the module makes just before it writes. Nothing is changed then, and the
-        statuses read are still returned.
-      - A guard against a target that is larger than intended, also when phones change state
-        between a plan made earlier in the play and this task.
-      - For V(restarted), every phone that would be stopped or started counts once.
-      - Not set means no limit. V(0) allows no change, which makes the task an assertion that the
-        phones are already in the state.
-    type: int
-requirements:
-  - requests
 seealso:
   - module: geelark.cloudphone.geelark_phone_status
   - plugin: geelark.cloudphone.geelark
@@ -176,33 +153,16 @@ changed_ids:
   sample: ["601876382020062634"]
 phones:
   description:
-    - The last status read of every phone the API answered for, in the order the IDs were given.
+    - The last status read of every phone the API answered for, in the order the IDs were given, under the
+      same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (id, serial_name,
+      status, status_name).
     - After a wait, the status at its end; without a wait, the status read just after the write.
+    - The status is null, and its name V(unknown), when a write may have moved the phone and its status
+      could not be read afterwards (see RV(uncertain)).
   returned: always
   type: list
   elements: dict
-  contains:
-    id:
-      description: The phone's ID.
-      type: str
-      sample: "601876382020062634"
-    serial_name:
-      description: The phone's name.
-      type: str
-      sample: tk-warm-01
-    status:
-      description:
-        - The status code.
-        - Null when a write may have moved the phone and its status could not be read afterwards
-          (see RV(uncertain)).
-      type: int
-      sample: 0
-    status_name:
-      description:
-        - The status name, V(started), V(starting), V(shut_down), V(expired) or V(unknown).
-        - V(unknown) also when the status is null.
-      type: str
-      sample: started
+  sample: [{"id": "601876382020062634", "serial_name": "tk-warm-01", "status": 0, "status_name": "started"}]
 failures:
   description: Every phone that did not reach the state, in the order the IDs were given.
   returned: always
@@ -246,23 +206,23 @@ by_status:
   sample: {"started": ["601876382020062634"], "starting": [], "shut_down": [], "expired": []}
 api_calls:
   description:
-    - What the task asked of the API, as M(geelark.cloudphone.geelark_phone_status) returns it (requests,
-      retries, rate-limited answers, waits for the rate budget, seconds).
+    - What the task asked of the API (status reads, start and stop calls, and polls while waiting).
+    - Its keys are those M(geelark.cloudphone.geelark_phone_status) describes.
   returned: always
   type: dict
   sample: {"requests": 6, "retries": 0, "seconds": 12.5}
 error:
-  description:
-    - Details of the API error that failed the task before it could account for every phone, under
-      the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each (endpoint,
-      code, trace_id, http_status, attempts).
-  returned: when an API call failed as a whole
+  description: The API error that failed the task, with the keys M(geelark.cloudphone.geelark_phone_status) describes.
+  returned: when an API call failed as a whole, before the task could account for every phone
   type: dict
   sample: {"endpoint": "/open/v1/phone/start", "code": 40003, "trace_id": "2C1F1A5B8E0D4F6A"}
 """
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import (
+    GeeLarkModule,
+    phone_ids_spec,
+    state_changing_spec,
+)
 from ansible_collections.geelark.cloudphone.plugins.module_utils._power import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
@@ -273,29 +233,17 @@ from ansible_collections.geelark.cloudphone.plugins.module_utils._power import (
 def main():
     geelark = GeeLarkModule(
         argument_spec=dict(
-            ids=dict(type="list", elements="raw", required=True),
+            phone_ids_spec(),
             state=dict(type="str", choices=list(POWER_STATES), required=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
-            poll_interval=dict(type="int", default=DEFAULT_POLL_INTERVAL),
             energy_saving=dict(type="bool"),
-            max_changes=dict(type="int"),
+            **state_changing_spec(DEFAULT_WAIT_TIMEOUT, DEFAULT_POLL_INTERVAL),
         ),
         supports_check_mode=True,
     )
-    module = geelark.module
-    params = module.params
+    params = geelark.params
     geelark.warn_when_no_ids()
-    try:
-        with geelark.client() as client:
-            power = client.set_power(
-                params["ids"], params["state"], check_mode=module.check_mode, wait=params["wait"],
-                wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
-                energy_saving=params["energy_saving"], max_changes=params["max_changes"],
-            )
-    except GeeLarkError as error:
-        # Writes may already have gone out: the error carries what is known of every phone.
-        geelark.fail_from(error)
+    power = geelark.call(lambda client: client.set_power(
+        params["ids"], params["state"], energy_saving=params["energy_saving"], **geelark.state_changing_params()))
     geelark.exit_change(power)
 
 

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_phone_shell
 short_description: Run a shell command on GeeLark cloud phones through the shell API
 version_added: 1.1.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Runs O(cmd) through the shell of each phone given in O(ids), with GeeLark's shell API
     (C(/open/v1/shell/execute)), and returns each phone's answer, in the order the IDs were given.
@@ -54,8 +56,6 @@ description:
     C(ansible.builtin.command). Set C(changed_when) on the task to decide it from the output.
   - The output is the phone's, as the API returns it. It is not masked; a command that prints a
     secret puts it in the result. The API credentials never appear in it.
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.phone_ids
@@ -87,8 +87,6 @@ notes:
     A long-running command holds its request until it ends or O(timeout) passes; when the timeout
     passes first, the answer counts as lost and the phone as uncertain. Raise O(timeout) for long commands.
   - Each call costs one request of the C(/open/v1/shell/execute) budget; a tap-by-tap flow spends it quickly.
-requirements:
-  - requests
 seealso:
   - module: geelark.cloudphone.geelark_phone_power
   - module: geelark.cloudphone.geelark_phone_status
@@ -173,7 +171,7 @@ results:
   type: list
   elements: dict
   contains:
-    id:
+    id: &phone_id
       description: The phone's ID.
       type: str
       sample: "601876382020062634"
@@ -195,10 +193,7 @@ failures:
   type: list
   elements: dict
   contains:
-    id:
-      description: The phone's ID.
-      type: str
-      sample: "601876382020062634"
+    id: *phone_id
     code:
       description:
         - The API's code, for example 42001 (not found), 42002 (not running) or 50001 (no shell API).
@@ -224,8 +219,8 @@ uncertain:
   sample: false
 api_calls:
   description:
-    - What the task asked of the API (requests, retries, rate-limited answers, waits for the rate budget,
-      seconds), under the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each.
+    - What the task asked of the API (one shell call per phone).
+    - Its keys are those M(geelark.cloudphone.geelark_phone_status) describes.
   returned: always
   type: dict
   sample: {"requests": 2, "retries": 0, "rate_limited": 0, "over_concurrency_cap": 0, "peak_parallel": 2,
@@ -233,35 +228,25 @@ api_calls:
 error:
   description:
     - Details of the error that failed the task before any command was sent (for example an ID that is
-      not one), under the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each
-      (endpoint, code, trace_id, http_status, attempts).
+      not one), under the keys M(geelark.cloudphone.geelark_phone_status) describes.
   returned: when the task failed before sending
   type: dict
   sample: {"endpoint": null, "code": null, "trace_id": null}
 """
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule, phone_ids_spec
 from ansible_collections.geelark.cloudphone.plugins.module_utils._shell import run_shell
 
 
 def main():
-    geelark = GeeLarkModule(
-        argument_spec=dict(
-            ids=dict(type="list", elements="raw", required=True),
-            cmd=dict(type="str", required=True),
-        ),
-        supports_check_mode=True,
-    )
+    geelark = GeeLarkModule(argument_spec=dict(phone_ids_spec(), cmd=dict(type="str", required=True)),
+                            supports_check_mode=True)
     module = geelark.module
-    params = module.params
+    cmd = module.params["cmd"]
     geelark.warn_when_no_ids()
-    try:
-        with geelark.client() as client:
-            shell = run_shell(client, params["ids"], params["cmd"], check_mode=module.check_mode)
-    except GeeLarkError as error:
-        # Raised before any call went out: the result keys are still those of a run.
-        geelark.fail_from(error, cmd=params["cmd"], results=[], failures=[], uncertain=False)
+    # A GeeLarkError is raised before any call went out: the result keys are still those of a run.
+    shell = geelark.call(lambda client: run_shell(client, module.params["ids"], cmd, check_mode=module.check_mode),
+                         cmd=cmd, results=[], failures=[], uncertain=False)
     extra = dict(skipped=True) if shell.skipped else {}
     if not shell.failures:
         extra["msg"] = shell.message()

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_phone_status
 short_description: Get the status of GeeLark cloud phones
 version_added: 1.0.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Returns the status of GeeLark cloud phones by ID, for tasks that check, assert or wait on state.
   - Asks C(/open/v1/phone/status) 100 IDs at a time and merges the answers by ID, so any number of
@@ -17,23 +19,11 @@ description:
     any other code is named V(unknown).
   - One task for many phones is the right pattern at scale, rather than one task per host;
     GeeLark allows 200 requests a minute per API, and one call covers 100 phones.
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.phone_ids
   - geelark.cloudphone.attributes.action_group
-  - geelark.cloudphone.attributes.info_module
-options:
-  fail_on_missing:
-    description:
-      - Fail the task when the API cannot give the status of some IDs (for example 42001, the
-        phone does not exist), naming them. The results are still returned.
-      - When false, such IDs are in RV(failures) and a warning gives their count and the first of them.
-    type: bool
-    default: false
-requirements:
-  - requests
+  - geelark.cloudphone.info_module
 seealso:
   - plugin: geelark.cloudphone.geelark
     plugin_type: inventory
@@ -82,7 +72,7 @@ phones:
   type: list
   elements: dict
   contains:
-    id:
+    id: &phone_id
       description: The phone's ID.
       type: str
       sample: "601876382020062634"
@@ -104,10 +94,7 @@ failures:
   type: list
   elements: dict
   contains:
-    id:
-      description: The phone's ID.
-      type: str
-      sample: "999999999999999999"
+    id: *phone_id
     code:
       description:
         - The API's code for this phone, for example 42001 (not found).
@@ -196,9 +183,11 @@ error:
       type: int
 """
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
-from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
-from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import failures_text
+from ansible_collections.geelark.cloudphone.plugins.module_utils._module import (
+    GeeLarkModule,
+    info_spec,
+    phone_ids_spec,
+)
 
 
 def status_result(report):
@@ -215,36 +204,13 @@ def status_result(report):
     )
 
 
-def missing_message(failures, total, limit=20):
-    """The phones the API gave no status for, the first `limit` of them by ID, code and message."""
-    return "The API did not answer for %d of %d phones: %s" % (len(failures), total, failures_text(failures, limit))
-
-
 def main():
-    geelark = GeeLarkModule(
-        argument_spec=dict(
-            ids=dict(type="list", elements="raw", required=True),
-            fail_on_missing=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    module = geelark.module
+    geelark = GeeLarkModule(argument_spec=dict(phone_ids_spec(), **info_spec()), supports_check_mode=True)
+    ids = geelark.params["ids"]
     geelark.warn_when_no_ids()
-    try:
-        with geelark.client() as client:
-            report = client.phone_status(module.params["ids"])
-    except GeeLarkError as error:
-        geelark.fail_from(error, changed=False)
-    for warning in report.warnings:
-        module.warn(warning)
+    report = geelark.call(lambda client: client.phone_status(ids), changed=False)
     result = status_result(report)
-    result["api_calls"] = geelark.api_calls()
-    if module.params["fail_on_missing"] and result["failures"]:
-        module.fail_json(msg=missing_message(result["failures"], result["total_amount"]), **result)
-    if result["failures"]:
-        module.warn(missing_message(result["failures"], result["total_amount"], limit=5)
-                    + "; set fail_on_missing: true to fail the task instead")
-    module.exit_json(**result)
+    geelark.exit_info(result, report.warnings, result["total_amount"], "The API did not answer for %d of %d phones")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: geelark_webhook
 short_description: Read or set the GeeLark account's webhook callback URL
 version_added: 1.0.0
+author:
+  - geelark.cloudphone maintainers (@geelark-cloudphone)
 description:
   - Reads the URL GeeLark calls back when a phone starts (callback type 1), stops (type 8), is renamed,
     deleted, and so on, and sets it when O(url) differs from it.
@@ -22,8 +24,6 @@ description:
     message "The callback URL may have been set"; run it again to read the URL.
   - To receive the callbacks with ansible-rulebook, see the collection's C(extensions/eda/rulebooks/)
     and its README, section "Event-driven".
-author:
-  - geelark.cloudphone maintainers (@geelark-cloudphone)
 extends_documentation_fragment:
   - geelark.cloudphone.api
   - geelark.cloudphone.attributes.action_group
@@ -43,8 +43,6 @@ options:
       - Use HTTPS; GeeLark's callbacks carry authentication headers.
       - When not given, the module only reads the current URL.
     type: str
-requirements:
-  - requests
 seealso:
   - module: geelark.cloudphone.geelark_phone_status
 """
@@ -88,8 +86,8 @@ uncertain:
   sample: false
 api_calls:
   description:
-    - What the task asked of the API (requests, retries, rate-limited answers, waits for the rate budget,
-      seconds), under the same keys as in M(geelark.cloudphone.geelark_phone_status), which describes each.
+    - What the task asked of the API (the read of the callback URL, and its write when it differs).
+    - Its keys are those M(geelark.cloudphone.geelark_phone_status) describes.
   returned: always
   type: dict
   sample: {"requests": 2, "retries": 0, "seconds": 0.21}
@@ -103,7 +101,6 @@ error:
 
 import re
 
-from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.module_utils._module import GeeLarkModule
 
 _URL_RE = re.compile(r"^https?://[^/\s?#]+\S*$")
@@ -117,11 +114,7 @@ def main():
         wanted = wanted.strip()
         if not _URL_RE.match(wanted):
             module.fail_json(msg="url %r is not an http:// or https:// URL" % module.params["url"])
-    try:
-        with geelark.client() as client:
-            change = client.change_callback_url(wanted, check_mode=module.check_mode)
-    except GeeLarkError as error:
-        geelark.fail_from(error)
+    change = geelark.call(lambda client: client.change_callback_url(wanted, check_mode=module.check_mode))
     if wanted is not None and wanted.startswith("http://"):
         module.warn("The callback URL uses plain HTTP: GeeLark's authentication headers would cross the network "
                     "unencrypted; use HTTPS")

@@ -18,6 +18,7 @@ description:
   - Idempotent. The file is sent only when the phone has no file at O(dest) or one with other content
     (by SHA-1); after sending, the phone's checksum of the copy is compared with the source's, and a copy
     that did not arrive intact fails the task.
+  - M(geelark.cloudphone.phone_fetch) brings files the other way.
 author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 options:
@@ -44,31 +45,22 @@ options:
     default: true
 extends_documentation_fragment:
   - geelark.cloudphone.attributes.phone_files
-seealso:
-  - module: geelark.cloudphone.phone_fetch
-  - plugin: geelark.cloudphone.adb
-    plugin_type: connection
 """
 
 EXAMPLES = r"""
-- name: Send a configuration file to the started phones
-  hosts: status_started
-  gather_facts: false
-  vars:
-    ansible_connection: geelark.cloudphone.adb
-  tasks:
-    - name: Copy it to the Download folder
-      geelark.cloudphone.phone_copy:
-        src: files/settings.json
-        dest: /sdcard/Download/settings.json
+# Tasks of a play on phones whose connection is geelark.cloudphone.adb (the connection's examples show one).
+- name: Send a configuration file to the Download folder
+  geelark.cloudphone.phone_copy:
+    src: files/settings.json
+    dest: /sdcard/Download/settings.json
 
-    - name: Write a small script and make it executable
-      geelark.cloudphone.phone_copy:
-        content: |
-          #!/system/bin/sh
-          getprop ro.gl.serialno
-        dest: /data/local/tmp/whoami.sh
-        mode: "0755"
+- name: Write a small script and make it executable
+  geelark.cloudphone.phone_copy:
+    content: |
+      #!/system/bin/sh
+      getprop ro.gl.serialno
+    dest: /data/local/tmp/whoami.sh
+    mode: "0755"
 """
 
 RETURN = r"""

@@ -19,6 +19,7 @@ description:
     written to a temporary file beside the destination, checked against the phone's checksum and only
     then moved into place, so a transfer that did not arrive intact fails the task and leaves the
     destination as it was.
+  - M(geelark.cloudphone.phone_copy) sends files the other way.
 author:
   - geelark.cloudphone maintainers (@geelark-cloudphone)
 options:
@@ -42,23 +43,14 @@ options:
     default: true
 extends_documentation_fragment:
   - geelark.cloudphone.attributes.phone_files
-seealso:
-  - module: geelark.cloudphone.phone_copy
-  - plugin: geelark.cloudphone.adb
-    plugin_type: connection
 """
 
 EXAMPLES = r"""
-- name: Collect a log file from every started phone
-  hosts: status_started
-  gather_facts: false
-  vars:
-    ansible_connection: geelark.cloudphone.adb
-  tasks:
-    - name: Fetch it to logs/<host>/sdcard/Download/app.log
-      geelark.cloudphone.phone_fetch:
-        src: /sdcard/Download/app.log
-        dest: logs/
+# A task of a play on phones whose connection is geelark.cloudphone.adb (the connection's examples show one).
+- name: Collect a log file from each phone, in logs/<host>/sdcard/Download/app.log
+  geelark.cloudphone.phone_fetch:
+    src: /sdcard/Download/app.log
+    dest: logs/
 """
 
 RETURN = r"""
