@@ -473,6 +473,10 @@ class Transport:
         return random.uniform(0, min(  # noqa: S311 - jitter, not cryptography
             self.retry_max_delay, self.retry_backoff * (2 ** (attempt - 1))))
 
+    def sleep(self, seconds):
+        """Wait `seconds`, or raise Cancelled as soon as the run is cancelled (Ctrl-C): for the callers' polls."""
+        self._sleep(seconds)
+
     def _sleep(self, seconds, counted=False):
         """Wait (Ctrl-C aware); `counted` waits add to seconds_waiting_for_budget, as wall time."""
         if self.stop_event.is_set():

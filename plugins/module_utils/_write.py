@@ -411,7 +411,7 @@ class ChangeRun:
         self.poll_interval = poll_interval
         self.max_changes = max_changes
         self.clock = clock
-        self.sleep = sleep or transport._sleep  # the transport's sleep ends early on Ctrl-C
+        self.sleep = sleep or transport.sleep  # the transport's sleep ends early on Ctrl-C
 
     def guard(self, result, planned, verb):
         """Refuse before any write when `planned` targets would change, more than max_changes allows."""
