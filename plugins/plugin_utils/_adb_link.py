@@ -129,8 +129,11 @@ class BrokerLink:
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd="/",
                                        close_fds=True, start_new_session=True)
             stdin, stdout = t.cast(t.IO[bytes], process.stdin), t.cast(t.IO[bytes], process.stdout)
-            stdin.write(json.dumps(config).encode("utf-8"))
-            stdin.close()
+            try:
+                with stdin:
+                    stdin.write(json.dumps(config).encode("utf-8"))
+            except BrokenPipeError:
+                pass  # it ended before it read its settings: what it said, if anything, is read next
             said = stdout.readline().decode("utf-8", "replace").strip()
             stdout.close()
             if said != "ready":

@@ -64,3 +64,13 @@ def test_a_long_temporary_directory_falls_back_to_a_short_one(tmp_path):
     deep.mkdir()
     path = private_dir(str(deep))
     assert len(os.path.join(path, "0123456789abcdef.sock")) <= 107
+
+
+def test_a_broker_that_ends_before_reading_its_settings_is_said_to_have_ended(tmp_path, monkeypatch):
+    # No collection under the root given: the broker cannot even be imported and ends at once. Settings larger than a
+    # pipe holds keep the write waiting until it has ended, so the write meets a broken pipe every time.
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    link = BrokerLink({"values": {"padding": "x" * (1 << 20)}}, str(tmp_path / "empty"), run_id=1,
+                      base_dir=str(tmp_path))
+    with pytest.raises(LinkError, match=r"^the ADB broker of this run could not start: it ended at once$"):
+        link.ask({"op": "ping"})
