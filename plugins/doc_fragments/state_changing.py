@@ -18,7 +18,10 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: How many seconds to wait at most.
+    description:
+      - How many seconds the whole wait may take, counted from when the writes are done. A phone not
+        there by then is in RV(failures) with the state it was last read in.
+      - V(0) fails every phone still on its way; O(wait=false) does not wait at all.
     type: int
   poll_interval:
     description: Seconds between two polls while waiting; at least 1.

@@ -14,7 +14,7 @@ author:
 description:
   - Runs O(cmd) through the shell of each phone given in O(ids), with GeeLark's shell API
     (C(/open/v1/shell/execute)), and returns each phone's answer, in the order the IDs were given.
-  - Works where ADB does not, on Android 10, and on Android 12 to 16. Android 9 and 11 phones have
+  - Works on Android 10, which has no ADB, and on Android 12 to 16. Android 9 and 11 phones have
     no shell API. They answer 50001, and take commands over ADB with the connection plugin
     P(geelark.cloudphone.adb#connection) instead, which also gives true exit codes.
   - B(What the API returns.) A boolean C(status) (true, "execution successful"; false, "execution

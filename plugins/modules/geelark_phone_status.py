@@ -172,6 +172,9 @@ error:
     code:
       description: The API code, when the API answered one.
       type: int
+    api_msg:
+      description: The API's own message with that code (credentials it quotes back are masked).
+      type: str
     trace_id:
       description: The request's traceId, to quote to GeeLark support.
       type: str
@@ -179,8 +182,15 @@ error:
       description: The HTTP status, for transport failures.
       type: int
     attempts:
-      description: How many attempts were made.
+      description: How many attempts were made, when the request was retried; null otherwise.
       type: int
+    waited:
+      description: Seconds spent waiting for the API's rate limits before the failure; null when none.
+      type: float
+    uncertain:
+      description:
+        - True when the failed call was a write whose answer was lost, so that it may have been applied.
+      type: bool
 """
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._module import (

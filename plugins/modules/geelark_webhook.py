@@ -93,7 +93,7 @@ api_calls:
   sample: {"requests": 2, "retries": 0, "seconds": 0.21}
 error:
   description:
-    - Details of the API error that failed the task (endpoint, code, trace_id, http_status, attempts, uncertain).
+    - Details of the API error that failed the task, with the keys M(geelark.cloudphone.geelark_phone_status) describes.
     - When the write failed, the error of the write, or of the read that followed a lost answer.
   returned: when an API call failed
   type: dict

@@ -189,7 +189,7 @@ def test_start_stopped_installs_on_shut_down_phones_and_leaves_them_shut_down(em
     assert "4 shut-down phones were started for the install: 3 stopped again, 1 STILL RUNNING" in text
     assert "(%s): [the install was sent] the install of %s failed on the phone (installStatus 2)" % (
         install_fails, NEWER) in text
-    assert "1 of 8 phones were not given %s version_id %s, and 6 were sent the install; 1 phone started for the " \
+    assert "1 of 8 phones was not given %s version_id %s, and 6 were sent the install; 1 phone started for the " \
            "install is still running (billed by the minute): %s; stop it with geelark.cloudphone.power " \
            "-e state=stopped" % (TIKTOK, NEWER_ID, busy) in text
     written = json.loads(report.read_text())
@@ -267,4 +267,40 @@ def test_a_bad_input_fails_before_any_request(emulator, args, message):
     assert run.rc == 2, run.text
     assert message in flat(run)
     assert len(fatal(run, message)) == 1, run.out  # said once, by the check that refused it
+    assert emulator.stats()["total_requests"] == 0
+
+
+def test_a_report_file_in_a_missing_directory_is_refused_before_any_request(emulator, tmp_path):
+    report = tmp_path / "nodir" / "apps.json"
+    run = runbook(emulator, "-e", "package=%s" % TIKTOK, "-e", "phone_ids=601876382020000000",
+                  "-e", "report_file=%s" % report)
+    assert run.rc == 2, run.text
+    message = "report_file %s is to be written in %s, which is not a directory" % (report, report.parent)
+    assert len(fatal(run, message)) == 1, run.out
+    assert emulator.stats()["total_requests"] == 0
+    assert not report.parent.exists()
+
+
+@pytest.mark.parametrize("name", ["apps", "notes.txt"])
+def test_a_refused_report_file_name_is_never_written(emulator, tmp_path, name):
+    report = tmp_path / name
+    run = runbook(emulator, "-e", "package=%s" % TIKTOK, "-e", "phone_ids=601876382020000000",
+                  "-e", "report_file=%s" % report)
+    assert run.rc == 2, run.text
+    assert "report_file must name a file ending in .json" in flat(run)
+    assert emulator.stats()["total_requests"] == 0
+    assert not report.exists()
+
+
+def test_one_phone_not_given_the_app_is_said_in_the_singular(emulator):
+    (down,) = with_status(emulator, SHUT_DOWN, 1)
+    run = runbook(emulator, "-e", "package=%s" % TIKTOK, "-e", "version=%s" % WANTED, "-e", "phone_ids=%s" % down)
+    assert run.rc == 2, run.text
+    assert "1 of 1 phone was not given %s %s, and 0 were sent the install" % (TIKTOK, WANTED) in flat(run)
+
+
+def test_a_version_read_as_a_number_is_named_as_one_in_the_message(emulator):
+    run = runbook(emulator, "-e", json.dumps({"package": TIKTOK, "version": 36.10, "phone_ids": "601876382020000000"}))
+    assert run.rc == 2, run.text
+    assert 'quote it in JSON and YAML ("36.10"; unquoted, 36.10 is the number 36.1), not the number 36.1.' in flat(run)
     assert emulator.stats()["total_requests"] == 0

@@ -290,3 +290,15 @@ def test_a_run_that_fails_reading_the_status_rewrites_a_stale_report_file(emulat
     assert written["targeted"] == 2 and written["not_in_status"] == []
     assert written["msg"].startswith("The run failed before the status of every phone was known: ")
     assert "HTTP 500" in written["msg"]
+
+
+@pytest.mark.parametrize("name, args", [("assert_status", []), ("wait_for_status", []),
+                                        ("power", ["-e", "state=stopped"])])
+def test_a_report_file_in_a_missing_directory_is_refused_before_any_request(emulator, tmp_path, name, args):
+    up = [i for i, s in emulator.true_status().items() if s == 0][:2]
+    report = tmp_path / "missing" / "report.json"
+    run = runbook(name, *args, "-e", json.dumps({"phone_ids": up, "report_file": str(report)}), emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "report_file %s is to be written in %s, which is not a directory: make it" % (report, report.parent) \
+        in " ".join(run.out.split())
+    assert emulator.stats()["total_requests"] == 0 and not report.parent.exists()
