@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import GeeLarkError
 from ansible_collections.geelark.cloudphone.plugins.modules import (
     geelark_app,
     geelark_app_info,
@@ -77,4 +78,5 @@ def test_every_api_calls_key_a_module_returns_is_documented(emulator, run_module
                                     geelark_phone_shell],
                          ids=lambda m: m.__name__)
 def test_the_error_result_is_documented_by_every_module_that_returns_it(module):
-    assert documented_keys(module, "error") == {"endpoint", "code", "trace_id", "http_status", "attempts"}
+    # Every key a failed task's error holds, as the modules build it (GeeLarkError.to_result), is described.
+    assert documented_keys(module, "error") == set(GeeLarkError("refused").to_result())
