@@ -302,5 +302,6 @@ def test_one_phone_not_given_the_app_is_said_in_the_singular(emulator):
 def test_a_version_read_as_a_number_is_named_as_one_in_the_message(emulator):
     run = runbook(emulator, "-e", json.dumps({"package": TIKTOK, "version": 36.10, "phone_ids": "601876382020000000"}))
     assert run.rc == 2, run.text
-    assert 'quote it in JSON and YAML ("36.10"; unquoted, 36.10 is the number 36.1), not the number 36.1.' in flat(run)
+    text = flat(run).replace('\\"', '"')  # ansible-core before 2.19 shows the message JSON-escaped
+    assert 'quote it in JSON and YAML ("36.10"; unquoted, 36.10 is the number 36.1), not the number 36.1.' in text
     assert emulator.stats()["total_requests"] == 0
