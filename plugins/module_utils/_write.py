@@ -389,6 +389,9 @@ class Waiter:
             result.fail(target, None, self.rules.timed_out(result, target, self.wait_timeout))
 
 
+MIN_POLL_INTERVAL = 1  # seconds: a faster poll would spend the rate budget on reads that find nothing new
+
+
 class ChangeRun:
     """A state-changing run's settings, checked once, and the shared core's steps with them.
 
@@ -396,12 +399,10 @@ class ChangeRun:
     write and the wait are these, so every state-changing module takes and checks them the same way.
     """
 
-    min_poll_interval = 1
-
     def __init__(self, transport, concurrency=1, check_mode=False, wait=True, wait_timeout=0, poll_interval=1,
                  max_changes=None, clock=time.monotonic, sleep=None):
         check_seconds("wait_timeout", wait_timeout, 0)
-        check_seconds("poll_interval", poll_interval, self.min_poll_interval)
+        check_seconds("poll_interval", poll_interval, MIN_POLL_INTERVAL)
         check_max_changes(max_changes)
         self.transport = transport
         self.concurrency = concurrency
