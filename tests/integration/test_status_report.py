@@ -11,12 +11,15 @@ import csv
 import datetime
 import json
 import re
+import types
 
 import pytest
+import yaml
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES
+from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
 
-from .conftest import TOKEN, ansible_env, run_command
+from .conftest import API_KEY, APP_ID, TOKEN, ansible_env, run_command
 from .test_runbooks import PLAYBOOK, runbook
 
 FETCHED_AT = "%Y-%m-%dT%H:%M:%SZ"
@@ -25,6 +28,40 @@ FETCHED_AT = "%Y-%m-%dT%H:%M:%SZ"
 @pytest.fixture
 def fleet(emulator, inventory_file):
     return inventory_file(api_url=emulator.url, keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}])
+
+
+def shared_report(tmp_path_factory, name, *args, phones=()):
+    """One status_report run, with report_dir, against an emulator of its own, for several tests to read.
+
+    The runbook only reads, so the tests that check different parts of the same report share one run.
+    """
+    out = tmp_path_factory.mktemp(name)
+    with Emulator(phones=300, token=TOKEN, app_id=APP_ID, api_key=API_KEY) as emulator:
+        emulator.state.add_phones(list(phones))
+        fleet = out / "fleet.geelark.yml"
+        fleet.write_text(yaml.safe_dump({"plugin": "geelark.cloudphone.geelark", "api_url": emulator.url,
+                                         "keyed_groups": [{"key": "geelark_group.name", "prefix": "group"}]}))
+        reports = out / "reports"
+        run = runbook("status_report", "-i", str(fleet), "-e", "report_dir=%s" % reports, *args, emulator=emulator)
+        yield types.SimpleNamespace(emulator=emulator, run=run, dir=reports)
+
+
+@pytest.fixture(scope="module")
+def whole_fleet(tmp_path_factory):
+    """The report of the emulator's 300 phones, with 4 phones of each status on screen."""
+    yield from shared_report(tmp_path_factory, "whole-fleet", "-e", "report_list_limit=4")
+
+
+SCRIPT_PHONE = {"id": "700000000000000001", "serialName": "<script>alert(1)</script>", "status": 3,
+                "group": {"id": "9", "name": "a|b <img src=x onerror=alert(2)>", "remark": ""}}
+NULL_PHONE = {"id": "700000000000000003", "serialName": None, "group": None, "tags": None, "remark": None,
+              "equipmentInfo": None, "proxy": None, "status": 2}
+
+
+@pytest.fixture(scope="module")
+def hostile_fleet(tmp_path_factory):
+    """The report of a fleet with a phone whose name and group hold markup, and a phone whose fields are null."""
+    yield from shared_report(tmp_path_factory, "hostile-fleet", phones=[SCRIPT_PHONE, NULL_PHONE])
 
 
 def report_files(path):
@@ -36,15 +73,15 @@ def truth_of(emulator):
     return phones, collections.Counter(STATUS_NAMES[p["status"]] for p in phones)
 
 
-def test_status_report_numbers_equal_the_fleet(emulator, fleet, tmp_path):
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
+def test_status_report_numbers_equal_the_fleet(whole_fleet):
+    run = whole_fleet.run
     assert run.rc == 0, run.text
-    phones, truth = truth_of(emulator)
+    phones, truth = truth_of(whole_fleet.emulator)
     by_group = collections.Counter((p["group"]["name"], STATUS_NAMES[p["status"]]) for p in phones)
     assert "GeeLark phones by status (geelark): 300 phones" in run.out
     for name, count in truth.items():
         assert re.search(r"%s\s+%d\s" % (name, count), run.out), (name, count)
-    files = report_files(tmp_path)
+    files = report_files(whole_fleet.dir)
     for name, count in truth.items():
         assert "| %s | %d |" % (name, count) in files["md"]
     for group in {p["group"]["name"] for p in phones}:
@@ -59,11 +96,10 @@ def test_status_report_numbers_equal_the_fleet(emulator, fleet, tmp_path):
     assert ">%d<" % truth["expired"] in files["html"]
 
 
-def test_the_json_report_has_counts_every_phone_not_started_and_its_times(emulator, fleet, tmp_path):
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
-    assert run.rc == 0, run.text
-    report = json.loads((tmp_path / "status_report.json").read_text())
-    phones, truth = truth_of(emulator)
+def test_the_json_report_has_counts_every_phone_not_started_and_its_times(whole_fleet):
+    assert whole_fleet.run.rc == 0, whole_fleet.run.text
+    report = json.loads((whole_fleet.dir / "status_report.json").read_text())
+    phones, truth = truth_of(whole_fleet.emulator)
     assert report["total"] == 300 and report["hosts"] == "geelark"
     assert report["by_status"] == dict((name, truth[name]) for name in list(STATUS_NAMES.values()) + ["unknown"])
     assert report["started_pct"] == round(100.0 * truth["started"] / 300, 1)
@@ -75,24 +111,23 @@ def test_the_json_report_has_counts_every_phone_not_started_and_its_times(emulat
     fetched = datetime.datetime.strptime(report["data_fetched_at"], FETCHED_AT)
     assert report["data_age_seconds"] == int((taken - fetched).total_seconds()) >= 0
     assert report["thresholds"] == {} and report["threshold_failures"] == []
-    rows = list(csv.reader(report_files(tmp_path)["csv"].splitlines()))
+    rows = list(csv.reader(report_files(whole_fleet.dir)["csv"].splitlines()))
     assert rows[0] == ["serial_name", "id", "status", "group"]
     assert sorted(tuple(r) for r in rows[1:]) == sorted(
         (p["serialName"], p["id"], STATUS_NAMES[p["status"]], p["group"]["name"]) for p in phones)
 
 
-def test_the_screen_lists_the_first_n_phones_of_each_status_and_the_files_all(emulator, fleet, tmp_path):
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, "-e", "report_list_limit=4",
-                  emulator=emulator)
+def test_the_screen_lists_the_first_n_phones_of_each_status_and_the_files_all(whole_fleet):
+    run = whole_fleet.run
     assert run.rc == 0, run.text
-    phones, truth = truth_of(emulator)
+    phones, truth = truth_of(whole_fleet.emulator)
     shown = re.findall(r'"  (\S+) \((\d{18})\)  \S+",?\n', run.out)
     assert len(shown) == 4 * 3  # starting, shut_down, expired each hold more than 4 phones
     assert "shut_down: %d phones, the first 4 (every one is in the report files)" % truth["shut_down"] in run.out
     status_of = dict((p["id"], STATUS_NAMES[p["status"]]) for p in phones)
     assert collections.Counter(status_of[phone_id] for _name, phone_id in shown) == {
         "starting": 4, "shut_down": 4, "expired": 4}
-    markdown = report_files(tmp_path)["md"]
+    markdown = report_files(whole_fleet.dir)["md"]
     for phone in phones:
         if phone["status"] != 0:
             assert "| %s | %s | %s |" % (phone["serialName"], phone["id"], phone["group"]["name"]) in markdown
@@ -135,12 +170,9 @@ def test_bad_input_fails_before_any_report(emulator, fleet, extra, fragment):
     assert "GeeLark phones by status" not in run.out
 
 
-def test_api_text_is_escaped_in_markdown_and_html(emulator, fleet, tmp_path):
-    emulator.state.add_phones([{"id": "700000000000000001", "serialName": "<script>alert(1)</script>", "status": 3,
-                                "group": {"id": "9", "name": "a|b <img src=x onerror=alert(2)>", "remark": ""}}])
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
-    assert run.rc == 0, run.text
-    files = report_files(tmp_path)
+def test_api_text_is_escaped_in_markdown_and_html(hostile_fleet):
+    assert hostile_fleet.run.rc == 0, hostile_fleet.run.text
+    files = report_files(hostile_fleet.dir)
     for kind in ("md", "html"):
         assert "<script" not in files[kind] and "<img" not in files[kind]
     assert "| &lt;script&gt;alert(1)&lt;/script&gt; | 700000000000000001 | a\\|b &lt;img src=x onerror=alert(2)&gt; |" \
@@ -150,14 +182,11 @@ def test_api_text_is_escaped_in_markdown_and_html(emulator, fleet, tmp_path):
     assert row == [["<script>alert(1)</script>", "700000000000000001", "expired", "a|b <img src=x onerror=alert(2)>"]]
 
 
-def test_a_phone_with_null_fields_is_reported(emulator, fleet, tmp_path):
-    emulator.state.add_phones([{"id": "700000000000000003", "serialName": None, "group": None, "tags": None,
-                                "remark": None, "equipmentInfo": None, "proxy": None, "status": 2}])
-    run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % tmp_path, emulator=emulator)
-    assert run.rc == 0, run.text
-    report = json.loads((tmp_path / "status_report.json").read_text())
+def test_a_phone_with_null_fields_is_reported(hostile_fleet):
+    assert hostile_fleet.run.rc == 0, hostile_fleet.run.text
+    report = json.loads((hostile_fleet.dir / "status_report.json").read_text())
     assert {"name": "", "id": "700000000000000003", "group": ""} in report["not_started"]["shut_down"]
-    assert report["by_group"][""]["total"] == 1 and "| (no group) |" in report_files(tmp_path)["md"]
+    assert report["by_group"][""]["total"] == 1 and "| (no group) |" in report_files(hostile_fleet.dir)["md"]
 
 
 def test_the_age_of_cached_data_is_shown(emulator, inventory_file, tmp_path):
