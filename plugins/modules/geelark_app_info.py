@@ -107,7 +107,7 @@ phones:
   description:
     - The phones whose installed apps the API listed, in the order their IDs were given.
     - Empty when O(ids) is empty or not given.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: list
   elements: dict
   contains:
@@ -165,7 +165,7 @@ failures:
       42002 (not running).
     - A phone whose installed apps were listed but whose installable apps could not be, is here too,
       with a message that says so.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: list
   elements: dict
   contains:

@@ -68,7 +68,7 @@ EXAMPLES = r"""
 RETURN = r"""
 phones:
   description: The phones the API answered for, in the order their IDs were given.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: list
   elements: dict
   contains:
@@ -90,7 +90,7 @@ phones:
       sample: started
 failures:
   description: The IDs the API could not answer for, in the order they were given.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: list
   elements: dict
   contains:
@@ -109,22 +109,22 @@ by_status:
   description:
     - Phone IDs by status name. The keys V(started), V(starting), V(shut_down) and V(expired) are always
       present; V(unknown) is added when the API reports a status code outside 0 to 3.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: dict
   sample: {"started": ["601876382020062634"], "starting": [], "shut_down": [], "expired": []}
 total_amount:
   description: How many distinct IDs were asked for, over all batches.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: int
   sample: 3
 success_amount:
   description: How many of them the API answered with a status.
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: int
   sample: 2
 fail_amount:
   description: How many of them are in RV(failures).
-  returned: always
+  returned: unless an API error failed the task (then only error and api_calls)
   type: int
   sample: 1
 api_calls:

@@ -9,6 +9,7 @@ import json
 import socket
 
 import pytest
+import yaml
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_PATH
 from ansible_collections.geelark.cloudphone.plugins.modules import geelark_phone_status
@@ -211,3 +212,14 @@ def test_an_empty_ids_list_warns_that_nothing_was_checked(emulator, run):
     assert result.get("failed") is not True and result["total_amount"] == 0
     assert "ids is empty: no phone was asked about, so nothing was checked or changed" in warning_texts(result)
     assert emulator.stats()["total_requests"] == 0
+
+
+def test_the_keys_documented_as_absent_after_an_api_error_are_absent_then_and_present_otherwise(emulator, run):
+    returns = yaml.safe_load(geelark_phone_status.RETURN)
+    unless_error = sorted(k for k, v in returns.items() if v["returned"].startswith("unless an API error failed"))
+    assert len(unless_error) == 6
+    answered = run(ids=ids_of(emulator, 2))
+    assert all(key in answered for key in unless_error) and "error" not in answered
+    failed = run(ids=ids_of(emulator, 2), token="not-the-token")
+    assert failed["failed"] is True and "error" in failed and "api_calls" in failed
+    assert [key for key in unless_error if key in failed] == []
