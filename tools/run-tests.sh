@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The one place that knows every check CI runs, its command, and their order.
-#   tools/run-tests.sh             every step (`make test`), in two lanes at once, with a timing table
+#   tools/run-tests.sh             every step (`make test`), in three lanes at once, with a timing table
 #   tools/run-tests.sh STEP...     only those steps, one after the other, in the order given (`make coverage`, ...)
 #   tools/run-tests.sh --list      the steps, and their lane
 # Most steps are antsibull-nox sessions (noxfile.py, antsibull-nox.toml); this script orders them with
 # the steps no session covers, and times each. The Makefile only sets up .venv and names steps.
 #
-# `make test` runs two lanes side by side, each one step after the other, and stops both at the first
-# failure: on 2 cores one step alone leaves CPU idle (a pytest worker waits for the ansible processes
-# it starts, the emulator, a rate-budget minute; nox waits for the package index), and the other lane
-# uses it. The two pytest runs of the ansible-core matrix, the longest steps, are the first step of
-# lane 1 and the last of lane 2: they overlap only in part, and the lanes end close together. A step's
-# output is printed in one piece when it ends. GEELARK_TEST_LANES=1: one lane, in the order listed,
-# output as it comes.
+# `make test` runs three lanes side by side, each one step after the other, and stops all at the first
+# failure. The run is CPU-bound on 2 cores, so the lanes are there to leave no core idle: the two pytest
+# runs of the ansible-core matrix, the longest steps and of about the same length, each have a lane of
+# their own (a worker of theirs often waits, for the ansible processes it starts, the emulator, a
+# rate-budget minute), and every other step runs in the third, shorter lane. With two lanes, the matrix
+# runs overlapped only in part and one lane's last step ran alone at the end, cores idle. A step's output
+# is printed in one piece when it ends. GEELARK_TEST_LANES=1: one lane, in the order listed, output as
+# it comes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.venv/bin
@@ -20,20 +21,20 @@ export PATH="$bin:$PATH"
 cd "$root"
 nox=("$bin/nox" --no-color --reuse-venv=yes)
 work=$(mktemp -d -t geelark-run-tests.XXXXXX)
-# Every nox start lists the ansible-core matrix, which asks PyPI; the first start of this run (lane
-# 1's first step) keeps the answer here for the others (noxfile.py).
+# Every nox start lists the ansible-core matrix, which asks PyPI; the first start of this run keeps the
+# answer here for the others (noxfile.py), and make test makes that start before the lanes do.
 export GEELARK_MATRIX_PLAN=$work/matrix-plan.json
 
 # name|lane|title, in the order `make test` starts them within each lane
 steps=(
-  "lint|2|lint: ruff, ansible-lint, changelog, ansible-doc"
   "coverage|1|nox: unit, integration, EDA tests; oldest ansible-core and Python; coverage gate"
-  "build-smoke|2|build, install, smoke from the tarball"
-  "ee|2|execution environment (ansible-builder create)"
-  "mutations|2|pytest: each protection removed is caught (tests/test_mutations.py)"
-  "nox-checks|2|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
-  "ansible-test|1|nox: ansible-test sanity and units (--venv)"
   "matrix-newest|2|nox: unit and integration tests; newest ansible-core and Python"
+  "lint|3|lint: ruff, ansible-lint, changelog, ansible-doc"
+  "build-smoke|3|build, install, smoke from the tarball"
+  "ee|3|execution environment (ansible-builder create)"
+  "mutations|3|pytest: each protection removed is caught (tests/test_mutations.py)"
+  "nox-checks|3|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
+  "ansible-test|3|nox: ansible-test sanity and units (--venv)"
 )
 
 step_lint() { tools/lint.sh; }
@@ -123,8 +124,9 @@ lane() {
   done
 }
 
-set -m  # each lane in a process group of its own, so that a failure stops the other lane and all it started
-for lane_name in 1 2; do
+"${nox[@]}" --list > /dev/null  # the matrix plan, asked of PyPI once, before the lanes start nox at once
+set -m  # each lane in a process group of its own, so that a failure stops the other lanes and all they started
+for lane_name in $(for entry in "${steps[@]}"; do cut -d'|' -f2 <<<"$entry"; done | sort -u); do
   lane_steps=()
   for entry in "${steps[@]}"; do
     [ "$(field "${entry%%|*}" 2)" = "$lane_name" ] && lane_steps+=("${entry%%|*}")
