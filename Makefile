@@ -5,7 +5,7 @@
 #   make bench   measure the inventory at fleet scale against the emulator
 #
 # tools/run-tests.sh owns the checks CI runs: each one's command and their order (`make test` runs
-# them all, in three lanes side by side; `make coverage`, `make mutations`, `make lint`, ... run one).
+# them all, in two lanes side by side; `make coverage`, `make mutations`, `make lint`, ... run one).
 # This file only builds .venv and names them. nox is not the one orchestrator because four of the
 # eight steps are not sessions: ruff needs the checkout itself (a session works in a copy, where
 # pyproject.toml's per-file ignores do not apply), the mutation, build-smoke and execution-environment

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The one place that knows every check CI runs, its command, and their order.
-#   tools/run-tests.sh             every step (`make test`), in three lanes at once, with a timing table
+#   tools/run-tests.sh             every step (`make test`), in two lanes at once, with a timing table
 #   tools/run-tests.sh STEP...     only those steps, one after the other, in the order given (`make coverage`, ...)
 #   tools/run-tests.sh --list      the steps, and their lane
 # Most steps are antsibull-nox sessions (noxfile.py, antsibull-nox.toml); this script orders them with
 # the steps no session covers, and times each. The Makefile only sets up .venv and names steps.
 #
-# `make test` runs three lanes side by side, each one step after the other, and stops all at the first
-# failure. The run is CPU-bound on 2 cores, so the lanes are there to leave no core idle: the two pytest
-# runs of the ansible-core matrix, the longest steps and of about the same length, each have a lane of
-# their own (a worker of theirs often waits, for the ansible processes it starts, the emulator, a
-# rate-budget minute), and every other step runs in the third, shorter lane. With two lanes, the matrix
-# runs overlapped only in part and one lane's last step ran alone at the end, cores idle. A step's output
-# is printed in one piece when it ends. GEELARK_TEST_LANES=1: one lane, in the order listed, output as
-# it comes.
+# `make test` runs two lanes side by side, each one step after the other, and stops both at the first
+# failure. The run is CPU-bound on 2 cores; the second lane uses what one step alone leaves idle (a pytest
+# worker waits for the ansible processes it starts, the emulator, a rate-budget minute; nox waits for the
+# package index). Each lane ends with one of the two pytest runs of the ansible-core matrix, the longest
+# steps: their xdist workers keep both cores busy to the end, where a lane ending with ansible-test (much
+# of it one process at a time) left a core idle for a minute or more. Three lanes (each matrix run alone,
+# the rest in a third) measured slower: the third lane's steps, a third of the CPU each, ended last. A
+# step's output is printed in one piece when it ends. GEELARK_TEST_LANES=1: one lane, in the order
+# listed, output as it comes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.venv/bin
@@ -27,14 +28,14 @@ export GEELARK_MATRIX_PLAN=$work/matrix-plan.json
 
 # name|lane|title, in the order `make test` starts them within each lane
 steps=(
+  "ansible-test|1|nox: ansible-test sanity and units (--venv)"
   "coverage|1|nox: unit, integration, EDA tests; oldest ansible-core and Python; coverage gate"
+  "lint|2|lint: ruff, ansible-lint, changelog, ansible-doc"
+  "build-smoke|2|build, install, smoke from the tarball"
+  "ee|2|execution environment (ansible-builder create)"
+  "mutations|2|pytest: each protection removed is caught (tests/test_mutations.py)"
+  "nox-checks|2|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
   "matrix-newest|2|nox: unit and integration tests; newest ansible-core and Python"
-  "lint|3|lint: ruff, ansible-lint, changelog, ansible-doc"
-  "build-smoke|3|build, install, smoke from the tarball"
-  "ee|3|execution environment (ansible-builder create)"
-  "mutations|3|pytest: each protection removed is caught (tests/test_mutations.py)"
-  "nox-checks|3|nox: yamllint, mypy, extra-checks, docs-check, licences, galaxy-importer, docsite"
-  "ansible-test|3|nox: ansible-test sanity and units (--venv)"
 )
 
 step_lint() { tools/lint.sh; }
