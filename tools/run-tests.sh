@@ -22,8 +22,8 @@ export PATH="$bin:$PATH"
 cd "$root"
 nox=("$bin/nox" --no-color --reuse-venv=yes)
 work=$(mktemp -d -t geelark-run-tests.XXXXXX)
-# Every nox start lists the ansible-core matrix, which asks PyPI; the first start of this run keeps the
-# answer here for the others (noxfile.py), and make test makes that start before the lanes do.
+# Every nox start lists the ansible-core matrix, which asks PyPI; the first start of this run (lane
+# 1's first step) keeps the answer here for the others (noxfile.py).
 export GEELARK_MATRIX_PLAN=$work/matrix-plan.json
 
 # name|lane|title, in the order `make test` starts them within each lane
@@ -125,7 +125,6 @@ lane() {
   done
 }
 
-"${nox[@]}" --list > /dev/null  # the matrix plan, asked of PyPI once, before the lanes start nox at once
 set -m  # each lane in a process group of its own, so that a failure stops the other lanes and all they started
 for lane_name in $(for entry in "${steps[@]}"; do cut -d'|' -f2 <<<"$entry"; done | sort -u); do
   lane_steps=()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -66,9 +67,14 @@ def run_command(args, env=None, cwd=None, timeout=300):
     return Run(proc)
 
 
+def fleet_emulator():
+    """The emulator most tests run against: 300 phones, both auth schemes. Start it with `with`."""
+    return Emulator(phones=300, token=TOKEN, app_id=APP_ID, api_key=API_KEY)
+
+
 @pytest.fixture
 def emulator():
-    with Emulator(phones=300, token=TOKEN, app_id=APP_ID, api_key=API_KEY) as emu:
+    with fleet_emulator() as emu:
         yield emu
 
 
@@ -87,15 +93,17 @@ def playbook(tmp_path):
     return runner
 
 
+def write_inventory(directory, name="fleet.geelark.yml", **config):
+    """Write a geelark inventory file into directory; its path."""
+    config.setdefault("plugin", "geelark.cloudphone.geelark")
+    path = directory / name
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
 @pytest.fixture
 def inventory_file(tmp_path):
-    def writer(name="fleet.geelark.yml", **config):
-        config.setdefault("plugin", "geelark.cloudphone.geelark")
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(config))
-        return str(path)
-
-    return writer
+    return functools.partial(write_inventory, tmp_path)
 
 
 def local_play(*tasks, **play):

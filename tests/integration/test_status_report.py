@@ -14,20 +14,19 @@ import re
 import types
 
 import pytest
-import yaml
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._phones import STATUS_NAMES
-from ansible_collections.geelark.cloudphone.tests.emulator.geelark_emulator import Emulator
 
-from .conftest import API_KEY, APP_ID, TOKEN, ansible_env, run_command
+from .conftest import TOKEN, ansible_env, fleet_emulator, run_command, write_inventory
 from .test_runbooks import PLAYBOOK, runbook
 
 FETCHED_AT = "%Y-%m-%dT%H:%M:%SZ"
+GROUPS = [{"key": "geelark_group.name", "prefix": "group"}]  # group_NAME per GeeLark group
 
 
 @pytest.fixture
 def fleet(emulator, inventory_file):
-    return inventory_file(api_url=emulator.url, keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}])
+    return inventory_file(api_url=emulator.url, keyed_groups=GROUPS)
 
 
 def shared_report(tmp_path_factory, name, *args, phones=()):
@@ -36,13 +35,11 @@ def shared_report(tmp_path_factory, name, *args, phones=()):
     The runbook only reads, so the tests that check different parts of the same report share one run.
     """
     out = tmp_path_factory.mktemp(name)
-    with Emulator(phones=300, token=TOKEN, app_id=APP_ID, api_key=API_KEY) as emulator:
+    with fleet_emulator() as emulator:
         emulator.state.add_phones(list(phones))
-        fleet = out / "fleet.geelark.yml"
-        fleet.write_text(yaml.safe_dump({"plugin": "geelark.cloudphone.geelark", "api_url": emulator.url,
-                                         "keyed_groups": [{"key": "geelark_group.name", "prefix": "group"}]}))
+        fleet = write_inventory(out, api_url=emulator.url, keyed_groups=GROUPS)
         reports = out / "reports"
-        run = runbook("status_report", "-i", str(fleet), "-e", "report_dir=%s" % reports, *args, emulator=emulator)
+        run = runbook("status_report", "-i", fleet, "-e", "report_dir=%s" % reports, *args, emulator=emulator)
         yield types.SimpleNamespace(emulator=emulator, run=run, dir=reports)
 
 
