@@ -7,8 +7,9 @@
 antsibull-nox.toml configures the stock sessions. This file adds what the stock ones cannot do on a
 machine that reaches only the package registries:
 
-- ansible-test sanity and units with ansible-core from PyPI in `--venv` mode (the stock sessions
-  take ansible-core from GitHub and run in containers);
+- ansible-test sanity (`--venv` mode) and units (`--local` mode, in the session's venv with the pinned
+  test requirements) with ansible-core from PyPI (the stock sessions take ansible-core from GitHub and
+  run in containers);
 - the ansible-core matrix (`matrix-X.Y`): every minor release that meta/runtime.yml's
   `requires_ansible` admits and PyPI offers, release candidates included, each on a Python that
   release supports, running the unit and integration tests with deprecations as errors. The oldest
@@ -91,17 +92,45 @@ def _drop_delegation_leftovers():
     shutil.rmtree(Path("tests") / "output" / ".tmp", ignore_errors=True)
 
 
-for _test, _description in (("sanity", "ansible-test sanity"), ("units", "ansible-test units")):
-    antsibull_nox.add_ansible_test_session(
-        name="ansible-test-%s" % _test,
-        description="%s on ansible-core %s from PyPI, Python %s, --venv" % (_description, SANITY_CORE, SANITY_PYTHON),
-        ansible_core_version=SANITY_CORE,
-        ansible_core_source="pypi",
-        ansible_test_params=[_test, "-v", "--venv", "--python", SANITY_PYTHON],
-        default=False,
-        callback_before=_install_pip_bootstrap_standin,
-        callback_after=_drop_delegation_leftovers,
-    )
+antsibull_nox.add_ansible_test_session(
+    name="ansible-test-sanity",
+    description="ansible-test sanity on ansible-core %s from PyPI, Python %s, --venv" % (SANITY_CORE, SANITY_PYTHON),
+    ansible_core_version=SANITY_CORE,
+    ansible_core_source="pypi",
+    ansible_test_params=["sanity", "-v", "--venv", "--python", SANITY_PYTHON],
+    default=False,
+    callback_before=_install_pip_bootstrap_standin,
+    callback_after=_drop_delegation_leftovers,
+)
+
+
+def _install_unit_test_requirements():
+    """Bring the ansible-test-units session's venv to tests/unit/requirements-ansible-test.txt's pins.
+
+    antsibull-nox's ansible-test session installs ansible-core alone, and its callback is not given the
+    session, so the venv is named by nox's path for it; uv is the one beside nox (requirements-dev.txt).
+    """
+    python = ROOT / ".nox" / "ansible-test-units" / "bin" / "python"
+    uv = Path(sys.executable).parent / "uv"
+    uv = str(uv) if uv.is_file() else shutil.which("uv")
+    if uv is None:
+        sys.exit("uv is missing: run `make venv` (it installs requirements-dev.txt)")
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), "--compile-bytecode",  # noqa: S603
+                    "-r", str(ROOT / "tests" / "unit" / "requirements-ansible-test.txt")], check=True)
+
+
+# Units run in the session's own venv (--local), which uv brings to the pinned test requirements and nox
+# keeps between runs. With --venv, ansible-test made a new venv in a fresh copy of the tree on every run
+# and pip installed the latest pytest and test requirements into it, unpinned.
+antsibull_nox.add_ansible_test_session(
+    name="ansible-test-units",
+    description="ansible-test units on ansible-core %s from PyPI, Python %s, --local" % (SANITY_CORE, SANITY_PYTHON),
+    callback_before=_install_unit_test_requirements,
+    ansible_core_version=SANITY_CORE,
+    ansible_core_source="pypi",
+    ansible_test_params=["units", "-v", "--local", "--python", SANITY_PYTHON],
+    default=False,
+)
 
 
 # ---------------------------------------------------------------- the ansible-core matrix
