@@ -28,7 +28,7 @@ export GEELARK_MATRIX_PLAN=$work/matrix-plan.json
 
 # name|lane|title, in the order `make test` starts them within each lane
 steps=(
-  "ansible-test|1|nox: ansible-test sanity and units (--venv)"
+  "ansible-test|1|nox: ansible-test sanity (--venv) and units (--local)"
   "coverage|1|nox: unit, integration, EDA tests; oldest ansible-core and Python; coverage gate"
   "lint|2|lint: ruff, ansible-lint, changelog, ansible-doc"
   "build-smoke|2|build, install, smoke from the tarball"
