@@ -111,6 +111,9 @@ def _install_unit_test_requirements():
     session, so the venv is named by nox's path for it; uv is the one beside nox (requirements-dev.txt).
     """
     python = ROOT / ".nox" / "ansible-test-units" / "bin" / "python"
+    if not python.is_file():
+        sys.exit("ansible-test-units: no session venv at %s (nox's default --envdir, .nox, is assumed)"
+                 % python.parent.parent)
     uv = Path(sys.executable).parent / "uv"
     uv = str(uv) if uv.is_file() else shutil.which("uv")
     if uv is None:
