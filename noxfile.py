@@ -108,7 +108,9 @@ def _install_unit_test_requirements():
     """Bring the ansible-test-units session's venv to tests/unit/requirements-ansible-test.txt's pins.
 
     antsibull-nox's ansible-test session installs ansible-core alone, and its callback is not given the
-    session, so the venv is named by nox's path for it; uv is the one beside nox (requirements-dev.txt).
+    session, so the venv is named by nox's path for it. It is filled as nox fills the others: by the uv
+    beside nox (requirements-dev.txt; UV_COMPILE_BYTECODE above), or by the venv's pip where nox fell
+    back to virtualenv.
     """
     python = ROOT / ".nox" / "ansible-test-units" / "bin" / "python"
     if not python.is_file():
@@ -116,10 +118,9 @@ def _install_unit_test_requirements():
                  % python.parent.parent)
     uv = Path(sys.executable).parent / "uv"
     uv = str(uv) if uv.is_file() else shutil.which("uv")
-    if uv is None:
-        sys.exit("uv is missing: run `make venv` (it installs requirements-dev.txt)")
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), "--compile-bytecode",  # noqa: S603
-                    "-r", str(ROOT / "tests" / "unit" / "requirements-ansible-test.txt")], check=True)
+    install = [uv, "pip", "install", "--python", str(python)] if uv else [str(python), "-m", "pip", "install"]
+    requirements = ROOT / "tests" / "unit" / "requirements-ansible-test.txt"
+    subprocess.run([*install, "--quiet", "-r", str(requirements)], check=True)  # noqa: S603
 
 
 # Units run in the session's own venv (--local), which uv brings to the pinned test requirements and nox
