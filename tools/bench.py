@@ -32,6 +32,10 @@ Then ansible.builtin.raw on BENCH_ADB_PHONES (default 200; 0 skips) started phon
 connection, three playbook runs: one task, three tasks, and three tasks that drop the connections after
 each (tools/bench_adb.py).
 
+Then the power runbook's plan (--check) on a whole fleet of each of BENCH_RUNBOOK_SIZES (default
+"1000 10000"; empty skips it) phones: the runbook's own CPU must grow with the fleet, not with its
+square (tools/bench_runbooks.py).
+
 Last, four playbook runs at once with budget directories of their own, 300 IDs each at rate_limit 8:
 sharing one budget through a Redis server, then with four machine budgets (tools/bench_shared.py).
 """
@@ -51,6 +55,7 @@ import uuid
 
 import bench_apps  # tools/, this script's folder
 import bench_adb
+import bench_runbooks
 import bench_shared
 import emulator_process
 import requests
@@ -180,6 +185,11 @@ def main():
         apps_rows = bench_app_runs(apps, latency, workdir, concurrency) if apps["phones"] else []
         adb_phones = int(os.environ.get("BENCH_ADB_PHONES", "200"))
         adb_rows = bench_adb_runs(adb_phones, workdir) if adb_phones else []
+        runbook_sizes = [int(s) for s in os.environ.get("BENCH_RUNBOOK_SIZES", "1000 10000").split()]
+        runbook_env = dict(os.environ, ANSIBLE_NOCOLOR="1", BENCH_BIN=BIN,
+                           PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+        runbook_rows = bench_runbooks.measure(Emulator, geelark_emulator.make_fleet, runbook_sizes, workdir,
+                                              runbook_env) if runbook_sizes else []
         shared_runs = False
         if os.environ.get("BENCH_SHARED", "1") != "0":
             ids = [p["id"] for p in geelark_emulator.make_fleet(bench_shared.JOB_PHONES)]
@@ -196,6 +206,9 @@ def main():
     if adb_rows:
         bench_adb.print_table(adb_rows, adb_phones)
     adb_failed = bench_adb.check(adb_rows, adb_phones) if adb_rows else []
+    if runbook_rows:
+        bench_runbooks.print_table(runbook_rows)
+    runbook_failed = bench_runbooks.check(runbook_rows)
     if failed:
         raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
                          % (MAX_OVER_CAP, failed))
@@ -203,6 +216,8 @@ def main():
         raise SystemExit("bench: geelark_app missed its request counts or exceeded a limit: " + " | ".join(apps_failed))
     if adb_failed:
         raise SystemExit("bench: the adb connection missed its counts: " + " | ".join(adb_failed))
+    if runbook_failed:
+        raise SystemExit("bench: the power runbook's plan: " + " | ".join(runbook_failed))
     if shared_runs is not False:
         bench_shared.report(shared_runs, STATUS_PATH)
 
