@@ -202,6 +202,48 @@ def test_phones_of_two_apis_in_one_run_fail_clearly(emulator, inventory_file, tm
         assert emulator.stats()["requests"]["/open/v1/phone/status"] == INVENTORY_STATUS_READS
 
 
+def test_ids_of_no_inventory_phone_with_two_apis_are_said_to_name_none(emulator, inventory_file):
+    with Emulator(phones=20, token=TOKEN, seed=2) as other:
+        first = inventory_file(api_url=emulator.url)
+        second = inventory_file(name="cn.geelark.yml", api_url=other.url)
+        run = run_command([PLAYBOOK, "-i", first, "-i", second, "geelark.cloudphone.assert_status",
+                           "-e", "phone_ids=601876382029999999"], env=ansible_env(GEELARK_TOKEN=TOKEN))
+        assert run.rc == 2, run.text
+        text = flat(run)
+        assert "nothing was sent" in text and "run once for each inventory (-i FILE)" in text
+        assert "None of phone_ids is a phone of these inventories" in text
+        assert emulator.stats()["requests"]["/open/v1/phone/status"] == INVENTORY_STATUS_READS
+        assert other.stats()["requests"].get("/open/v1/phone/status", 0) == 1  # its inventory's own read
+
+
+def test_an_empty_geelark_api_url_is_refused_when_the_inventory_lists_the_phones(emulator, fleet):
+    run = runbook("assert_status", "-i", fleet, "-e", "geelark_api_url=", emulator=emulator)
+    assert run.rc == 2, run.text
+    assert "geelark_api_url is empty, and an extra var overrides every phone's geelark_api_url" in flat(run)
+    assert emulator.stats()["requests"]["/open/v1/phone/status"] == INVENTORY_STATUS_READS
+
+
+@pytest.mark.parametrize("name, variable", [("power", "phones"), ("status_report", "report_hosts")])
+def test_a_pattern_given_as_a_list_is_refused_saying_how_to_join_it(emulator, fleet, name, variable):
+    args = ["-e", "state=stopped", "-e", "max_changes=1000", "--check"] if name == "power" else []
+    run = runbook(name, "-i", fleet, "-e", json.dumps({variable: ["status_started", "status_expired"]}), *args,
+                  emulator=emulator)
+    assert run.rc == 2, run.text
+    assert ('%s is ["status_started", "status_expired"], not a pattern: give one inventory pattern as text, '
+            "its parts joined with commas (-e %s=group_a,group_b)" % (variable, variable)) in flat(run)
+    assert emulator.stats()["requests"]["/open/v1/phone/status"] == INVENTORY_STATUS_READS
+
+
+def test_a_plan_that_fails_under_check_says_nothing_was_sent(emulator, fleet):
+    run = runbook("power", "-i", fleet, "-e", "state=started", "-e", "max_changes=1000", "--check",
+                  emulator=emulator)
+    assert run.rc == 2, run.text  # the expired phones cannot start
+    expired, down = len(phones_of(emulator, status=3)), len(phones_of(emulator, status=2))
+    assert ("%d of 300 phones did not start, and %d would be sent the start (check mode: nothing was sent)"
+            % (expired, down)) in flat(run)
+    assert "/open/v1/phone/start" not in emulator.stats()["requests"]
+
+
 # 22.11 A phone that changed and then failed is counted once.
 
 def test_a_boot_that_times_out_is_counted_once_in_the_power_summary(emulator, tmp_path):
