@@ -179,15 +179,17 @@ def test_a_transfer_that_does_not_arrive_intact_leaves_dest_as_it_was(emu, fetch
     (tmp_path / "app.log").write_bytes(b"before")
     fetch_file = connection.fetch_file
 
-    def fetch_then_damage(in_path, out_path):  # the bytes change on their way
+    def fetch_then_damage(in_path, out_path):  # the first byte changes on its way (flipped, so it always differs)
         fetch_file(in_path, out_path)
         with open(out_path, "r+b") as landed:
-            landed.write(b"X")
+            first = landed.read(1)
+            landed.seek(0)
+            landed.write(bytes([first[0] ^ 0xFF]))
 
     monkeypatch.setattr(connection, "fetch_file", fetch_then_damage)
     result = fetch(src=LOG, dest=str(tmp_path / "app.log"), flat=True)
     assert result["failed"] is True
-    damaged = sha1(b"X" + emu.log[1:])
+    damaged = sha1(bytes([emu.log[0] ^ 0xFF]) + emu.log[1:])
     assert result["msg"] == "%s arrived with checksum %s, not the phone's %s: it did not arrive intact; nothing was " \
         "written to %s" % (LOG, damaged, sha1(emu.log), tmp_path / "app.log")
     assert (tmp_path / "app.log").read_bytes() == b"before" and leftovers(str(tmp_path)) == []
