@@ -79,10 +79,22 @@ fi
 started=$(date +%s)
 summary() {
   printf '\n===== make test: %s in %ss\n' "$1" $(( $(date +%s) - started ))
-  if [ -s "$work/timings" ]; then cat "$work/timings"; fi
+  if [ -s "$work/timings" ]; then
+    printf '  %-6s %-84s %5s %6s\n' lane step wall CPU
+    cat "$work/timings"
+  fi
 }
-record() {  # record LANE STEP SECONDS: a line of the timing table, in the order the steps end
-  printf '  %-6s %-88s %4ss\n' "$1" "$(field "$2" 3)" "$3" >> "$work/timings"
+# CPU seconds (user + system) of every process a shell has waited for, and so of every process a step
+# started that ended before the step did (nox, pytest and its workers, each ansible run); read with bash's
+# `times` in the shell that ran the step, before and after it. Processes left running (none should be)
+# are not counted.
+children_cpu() {  # children_cpu FILE: this shell's figure so far, into FILE
+  times > "$1.times"
+  awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, part, /[ms]/); cpu += part[1] * 60 + part[2] }
+                 printf "%d\n", cpu }' "$1.times" > "$1"
+}
+record() {  # record LANE STEP SECONDS CPU0 CPU1: a line of the timing table, in the order the steps end
+  printf '  %-6s %-84s %4ss %5ss\n' "$1" "$(field "$2" 3)" "$3" $(( $(cat "$5") - $(cat "$4") )) >> "$work/timings"
 }
 
 if [ $# -gt 0 ] || [ "${GEELARK_TEST_LANES:-2}" = 1 ]; then
@@ -94,9 +106,11 @@ if [ $# -gt 0 ] || [ "${GEELARK_TEST_LANES:-2}" = 1 ]; then
   for name in "${names[@]}"; do field "$name" 1 > /dev/null; done  # a misspelt step fails before any runs
   for name in "${names[@]}"; do
     t0=$(date +%s)
+    children_cpu "$work/$name.cpu0"
     printf '\n===== %s\n' "$(field "$name" 3)"
     "step_${name//-/_}"
-    record "-" "$name" $(( $(date +%s) - t0 ))
+    children_cpu "$work/$name.cpu1"
+    record "-" "$name" $(( $(date +%s) - t0 )) "$work/$name.cpu0" "$work/$name.cpu1"
   done
   if [ -n "${everything:-}" ]; then summary "every step passed"; fi
   exit 0
@@ -110,11 +124,13 @@ lane() {
     { flock 9; printf '      lane %s: started %s (output: %s)\n' "$lane" "$(field "$name" 3)" "$work/$name.log"; } \
       9> "$work/print.lock"
     t0=$(date +%s)
+    children_cpu "$work/$name.cpu0"
     rc=0
     # in the background, then waited for: a step's own commands keep `set -e` (an `||` would lift it)
     "step_${name//-/_}" > "$work/$name.log" 2>&1 < /dev/null &
     wait $! || rc=$?
-    record "$lane" "$name" $(( $(date +%s) - t0 ))
+    children_cpu "$work/$name.cpu1"
+    record "$lane" "$name" $(( $(date +%s) - t0 )) "$work/$name.cpu0" "$work/$name.cpu1"
     {
       flock 9
       printf '\n===== %s (lane %s, %ss)%s\n' "$(field "$name" 3)" "$lane" $(( $(date +%s) - t0 )) \
