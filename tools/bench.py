@@ -36,6 +36,10 @@ Then the power runbook's plan (--check) on a whole fleet of each of BENCH_RUNBOO
 "1000 10000"; empty skips it) phones: the runbook's own CPU must grow with the fleet, not with its
 square (tools/bench_runbooks.py).
 
+Then ansible-inventory --graph from the inventory cache on a fleet of each of BENCH_KEYED_SIZES (default
+"1000 10000"; empty skips it) phones, without and with the README's keyed_groups: the keyed groups may at
+most double the CPU of building the inventory (tools/bench_keyed.py).
+
 Last, four playbook runs at once with budget directories of their own, 300 IDs each at rate_limit 8:
 sharing one budget through a Redis server, then with four machine budgets (tools/bench_shared.py).
 """
@@ -55,6 +59,7 @@ import uuid
 
 import bench_apps  # tools/, this script's folder
 import bench_adb
+import bench_keyed
 import bench_runbooks
 import bench_shared
 import emulator_process
@@ -185,11 +190,7 @@ def main():
         apps_rows = bench_app_runs(apps, latency, workdir, concurrency) if apps["phones"] else []
         adb_phones = int(os.environ.get("BENCH_ADB_PHONES", "200"))
         adb_rows = bench_adb_runs(adb_phones, workdir) if adb_phones else []
-        runbook_sizes = [int(s) for s in os.environ.get("BENCH_RUNBOOK_SIZES", "1000 10000").split()]
-        runbook_env = dict(os.environ, ANSIBLE_NOCOLOR="1", BENCH_BIN=BIN,
-                           PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        runbook_rows = bench_runbooks.measure(Emulator, geelark_emulator.make_fleet, runbook_sizes, workdir,
-                                              runbook_env) if runbook_sizes else []
+        fleet_cpu = bench_fleet_cpu(workdir)
         shared_runs = False
         if os.environ.get("BENCH_SHARED", "1") != "0":
             ids = [p["id"] for p in geelark_emulator.make_fleet(bench_shared.JOB_PHONES)]
@@ -206,9 +207,8 @@ def main():
     if adb_rows:
         bench_adb.print_table(adb_rows, adb_phones)
     adb_failed = bench_adb.check(adb_rows, adb_phones) if adb_rows else []
-    if runbook_rows:
-        bench_runbooks.print_table(runbook_rows)
-    runbook_failed = bench_runbooks.check(runbook_rows)
+    for _what, bench, rows_of_bench in fleet_cpu:
+        bench.print_table(rows_of_bench)
     if failed:
         raise SystemExit("bench: requests above the floor, a limit exceeded, or more than %d 47002 answers: %s"
                          % (MAX_OVER_CAP, failed))
@@ -216,10 +216,24 @@ def main():
         raise SystemExit("bench: geelark_app missed its request counts or exceeded a limit: " + " | ".join(apps_failed))
     if adb_failed:
         raise SystemExit("bench: the adb connection missed its counts: " + " | ".join(adb_failed))
-    if runbook_failed:
-        raise SystemExit("bench: the power runbook's plan: " + " | ".join(runbook_failed))
+    for what, bench, rows_of_bench in fleet_cpu:
+        problems = bench.check(rows_of_bench)
+        if problems:
+            raise SystemExit("bench: %s: %s" % (what, " | ".join(problems)))
     if shared_runs is not False:
         bench_shared.report(shared_runs, STATUS_PATH)
+
+
+def bench_fleet_cpu(workdir):
+    """The CPU benches, each at the fleet sizes of its variable: [(what, its module, its rows)] for those run."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", BENCH_BIN=BIN, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    results = []
+    for what, bench, variable in (("the power runbook's plan", bench_runbooks, "BENCH_RUNBOOK_SIZES"),
+                                  ("keyed groups", bench_keyed, "BENCH_KEYED_SIZES")):
+        sizes = [int(s) for s in os.environ.get(variable, "1000 10000").split()]
+        if sizes:
+            results.append((what, bench, bench.measure(Emulator, geelark_emulator.make_fleet, sizes, workdir, env)))
+    return results
 
 
 def bench_adb_runs(phones, workdir):

@@ -15,6 +15,7 @@ from ansible.errors import AnsibleError
 from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.inventory import Constructable
 from ansible.plugins.loader import inventory_loader
 from ansible.template import Templar
 
@@ -510,3 +511,61 @@ def test_credentials_are_masked_in_the_inventorys_messages_also_where_a_json_str
     plugin._secrets = ('k"ey\\1',)
     quoted = json.dumps({"msg": 'k"ey\\1'})  # as an API answer quoting the key would show it
     assert plugin._mask("bad key k\"ey\\1 in %s" % quoted) == 'bad key ******** in {"msg": "********"}'
+
+
+PLAIN_VARIABLES = {
+    "name": "reels-00001", "spaced": " reels ", "empty": "", "looks_true": "True", "looks_listed": "[1, 2]",
+    "looks_mapped": "{'a': 1}", "template": "{{ 7 * 6 }}", "number": 7, "nothing": None, "flag": True,
+    "tags": ["tiktok", "vip"], "mixed": ["tiktok", 1],
+    "group": {"id": "5907", "name": "warmup", "items": "a key named like a method", "inner": {"deep": "x"}},
+    "true": "a variable Jinja never reads", "none": "neither",
+}
+# Read directly; every other expression below is left to ansible-core.
+READ_DIRECTLY = ["name", " name ", "spaced", "empty", "tags", "group.name", "group.inner.deep"]
+
+
+@pytest.mark.parametrize("expression", READ_DIRECTLY + [
+    "looks_true", "looks_listed", "looks_mapped", "template", "number", "nothing", "flag", "mixed", "group",
+    "group.items", "group.missing", "missing", "missing.name", "name.upper", "true", "none", "tags[0]",
+    "group['name']", "name ~ '-x'", "group.inner"])
+def test_a_plain_reference_reads_what_ansible_core_would_template(expression):
+    variables = geelark_inventory.mark_unsafe(PLAIN_VARIABLES)
+    plugin = inventory_loader.get("geelark.cloudphone.geelark")
+    plugin.templar = Templar(loader=DataLoader())
+    direct = geelark_inventory.plain_reference(expression, variables)
+    assert (direct is not geelark_inventory.NOT_PLAIN) == (expression in READ_DIRECTLY)
+    if direct is geelark_inventory.NOT_PLAIN:
+        return
+    # what this release of ansible-core gives (the expression trusted, as it is when read from the inventory file)
+    templated = Constructable._compose(plugin, geelark_inventory._trusted_template(expression), variables)
+    assert direct == templated and isinstance(direct, str) == isinstance(templated, str)
+    value = variables[expression.strip()] if "." not in expression else None
+    if isinstance(value, str):  # the very value: what the API gave stays as untemplatable as it was
+        assert direct is value
+
+
+def test_keyed_groups_and_compose_on_plain_references_skip_the_template_engine(write_config, monkeypatch):
+    templated = []
+    compose = Constructable._compose
+    monkeypatch.setattr(Constructable, "_compose", lambda self, template, variables, *a, **k: (
+        templated.append(template), compose(self, template, variables, *a, **k))[1])
+    inventory = inventory_of(write_config(
+        keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}, {"key": "geelark_tags", "prefix": "tag"}],
+        compose={"shown": "geelark_serial_name", "label": "geelark_serial_name ~ '/' ~ geelark_status_name"}))
+    assert len(inventory.get_hosts("group_warmup")) == 50 and inventory.get_hosts("tag_vip")
+    phones = len(inventory.get_hosts("geelark"))
+    assert set(templated) == {"geelark_serial_name ~ '/' ~ geelark_status_name"} and len(templated) == phones
+    variables = inventory.get_hosts("group_reels")[0].get_vars()
+    assert variables["shown"] == variables["geelark_serial_name"]
+    assert variables["label"] == "%s/%s" % (variables["geelark_serial_name"], variables["geelark_status_name"])
+
+
+def test_with_use_extra_vars_every_expression_goes_through_ansible_core(write_config, monkeypatch):
+    templated = []
+    compose = Constructable._compose
+    monkeypatch.setattr(Constructable, "_compose", lambda self, template, variables, *a, **k: (
+        templated.append(template), compose(self, template, variables, *a, **k))[1])
+    inventory = inventory_of(write_config(use_extra_vars=True, keyed_groups=[{"key": "geelark_group.name",
+                                                                               "prefix": "group"}]))
+    assert len(inventory.get_hosts("group_warmup")) == 50
+    assert templated == ["geelark_group.name"] * len(inventory.get_hosts("geelark"))
