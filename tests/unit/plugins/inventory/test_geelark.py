@@ -544,11 +544,21 @@ def test_a_plain_reference_reads_what_ansible_core_would_template(expression):
         assert direct is value
 
 
-def test_keyed_groups_and_compose_on_plain_references_skip_the_template_engine(write_config, monkeypatch):
-    templated = []
+@pytest.fixture
+def templated(monkeypatch):
+    """The expressions ansible-core's Constructable._compose is given, in order."""
+    given = []
     compose = Constructable._compose
-    monkeypatch.setattr(Constructable, "_compose", lambda self, template, variables, *a, **k: (
-        templated.append(template), compose(self, template, variables, *a, **k))[1])
+
+    def recorded(self, template, variables, *args, **kwargs):
+        given.append(template)
+        return compose(self, template, variables, *args, **kwargs)
+
+    monkeypatch.setattr(Constructable, "_compose", recorded)
+    return given
+
+
+def test_keyed_groups_and_compose_on_plain_references_skip_the_template_engine(write_config, templated):
     inventory = inventory_of(write_config(
         keyed_groups=[{"key": "geelark_group.name", "prefix": "group"}, {"key": "geelark_tags", "prefix": "tag"}],
         compose={"shown": "geelark_serial_name", "label": "geelark_serial_name ~ '/' ~ geelark_status_name"}))
@@ -560,12 +570,8 @@ def test_keyed_groups_and_compose_on_plain_references_skip_the_template_engine(w
     assert variables["label"] == "%s/%s" % (variables["geelark_serial_name"], variables["geelark_status_name"])
 
 
-def test_with_use_extra_vars_every_expression_goes_through_ansible_core(write_config, monkeypatch):
-    templated = []
-    compose = Constructable._compose
-    monkeypatch.setattr(Constructable, "_compose", lambda self, template, variables, *a, **k: (
-        templated.append(template), compose(self, template, variables, *a, **k))[1])
-    inventory = inventory_of(write_config(use_extra_vars=True, keyed_groups=[{"key": "geelark_group.name",
-                                                                               "prefix": "group"}]))
+def test_with_use_extra_vars_every_expression_goes_through_ansible_core(write_config, templated):
+    keyed = [{"key": "geelark_group.name", "prefix": "group"}]
+    inventory = inventory_of(write_config(use_extra_vars=True, keyed_groups=keyed))
     assert len(inventory.get_hosts("group_warmup")) == 50
     assert templated == ["geelark_group.name"] * len(inventory.get_hosts("geelark"))
