@@ -226,7 +226,7 @@ def main():
 
 def bench_fleet_cpu(workdir):
     """The CPU benches, each at the fleet sizes of its variable: [(what, its module, its rows)] for those run."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", BENCH_BIN=BIN, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))  # ansible first
     results = []
     for what, bench, variable in (("the power runbook's plan", bench_runbooks, "BENCH_RUNBOOK_SIZES"),
                                   ("keyed groups", bench_keyed, "BENCH_KEYED_SIZES")):

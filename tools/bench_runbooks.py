@@ -47,7 +47,7 @@ def run_plan(emulator, size, workdir, env):
         handle.write("plugin: geelark.cloudphone.geelark\napi_url: %s\n" % emulator.url)
     env = dict(env, GEELARK_TOKEN=TOKEN, ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
                GEELARK_RATE_BUDGET_DIR=os.path.join(workdir, "runbook-budget-%d" % size))
-    command = [os.path.join(env["BENCH_BIN"], "ansible-playbook"), "-i", inventory, "geelark.cloudphone.power",
+    command = ["ansible-playbook", "-i", inventory, "geelark.cloudphone.power",
                "-e", "state=started", "-e", "phones=geelark:!status_expired", "-e", "max_changes=%d" % size, "--check"]
     cpu, started = _children_cpu(), time.monotonic()
     proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
