@@ -779,7 +779,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 provisional = _ProvisionalHost(base_host_name(phone, hostname))
                 recorder.start(phone["id"], provisional, dict(own, **shared),
                                ("geelark", prefix + own["geelark_status_name"]))
-                self._set_composite_vars(compose, own, provisional, strict=strict)
+                # Every variable the host will have (geelark_api_url, geelark_fetched_at, inventory_hostname...),
+                # as groups and keyed_groups see them; compose entries do not see each other's results.
+                self._set_composite_vars(compose, recorder.get_vars(), provisional, strict=strict)
                 self._add_host_to_composed_groups(groups, own, provisional, strict=strict)
                 self._add_host_to_keyed_groups(keyed, own, provisional, strict=strict)
         finally:

@@ -575,3 +575,13 @@ def test_with_use_extra_vars_every_expression_goes_through_ansible_core(write_co
     inventory = inventory_of(write_config(use_extra_vars=True, keyed_groups=keyed))
     assert len(inventory.get_hosts("group_warmup")) == 50
     assert templated == ["geelark_group.name"] * len(inventory.get_hosts("geelark"))
+
+
+def test_compose_sees_every_host_variable_as_groups_and_keyed_groups_do(write_config, emulator):
+    inventory = inventory_of(write_config(strict=True, compose={
+        "site": "geelark_api_url", "fetched": "geelark_fetched_at", "me": "inventory_hostname",
+        "label": "inventory_hostname ~ '@' ~ geelark_api_url"}))
+    variables = hostvars(inventory, "warmup-00000")
+    assert variables["site"] == variables["geelark_api_url"] == emulator.url
+    assert variables["fetched"] == variables["geelark_fetched_at"] != ""
+    assert variables["me"] == "warmup-00000" and variables["label"] == "warmup-00000@" + emulator.url
