@@ -162,6 +162,20 @@ def test_the_guard_counts_the_phones_start_stopped_would_start_and_refuses_befor
     assert written["msg"] == refusal and written["phones"] == [] and written["error"] == refusal
 
 
+def test_a_phone_the_install_failed_on_is_named_before_phones_it_was_never_sent_to(emulator):
+    down, up = with_status(emulator, SHUT_DOWN, 22), with_status(emulator, STARTED, 1)
+    emulator.configure_apps(fail={"install": up})  # the install ends with installStatus 2
+    run = runbook(emulator, "-e", "package=%s" % TIKTOK, "-e", "version=%s" % WANTED,
+                  "-e", json.dumps({"phone_ids": down + up, "poll_interval": 1}))
+    assert run.rc == 2, run.text
+    assert emulator.stats()["app_installs"] == {up[0]: 1}
+    text = flat(run)
+    # The summary names 20 failed phones: the one the install was sent to first, though it was targeted last.
+    sent = "(%s): [the install was sent] the install of" % up[0]
+    assert sent in text and text.index(sent) < text.index("22 phones: 42002")
+    assert "... and 3 more" in text
+
+
 def test_start_stopped_installs_on_shut_down_phones_and_leaves_them_shut_down(emulator, tmp_path):
     emulator.configure_power(boot_reads=1)
     down, up = with_status(emulator, SHUT_DOWN, 5), with_status(emulator, STARTED, 3)
