@@ -260,6 +260,20 @@ def test_a_boot_that_times_out_is_counted_once_in_the_power_summary(emulator, tm
     assert sorted(json.loads(report.read_text())["changed_ids"]) == sorted(down)
 
 
+def test_a_phone_whose_start_was_sent_is_named_before_phones_never_sent_it(emulator):
+    expired, down = ids_with_status(emulator, 3, 22), ids_with_status(emulator, 2, 1)
+    emulator.configure_power(boot_reads=10000)  # it never finishes booting
+    run = runbook("power", "-e", json.dumps({"state": "started", "phone_ids": expired + down, "wait_timeout": 1,
+                                             "poll_interval": 1}), emulator=emulator)
+    assert run.rc == 2, run.text
+    text = flat(run)
+    assert "start 23 phones: 0 changed, 0 needed no change, 23 failed (1 of them after the start was sent)" in text
+    # 20 failed phones are named: the one the start was sent to first, though it was targeted last.
+    sent = "(%s): [the start was sent]" % down[0]
+    assert sent in text and text.index(sent) < text.index("22 phones: ")
+    assert "... and 3 more" in text
+
+
 # 22.12 Runbooks give runbook advice, not module options.
 
 @pytest.mark.parametrize("name", ["assert_status", "wait_for_status"])
