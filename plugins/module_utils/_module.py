@@ -21,6 +21,10 @@ from ._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 # Where a value given to the module came from, as advice names it.
 TASK = "the task's options or module_defaults"
+# The extra vars the runbooks pass these options from (their module_defaults): named where an option
+# "came from the task", since a runbook's user wrote no task.
+RUNBOOK_VARIABLES = {"api_url": "geelark_api_url", "token": "geelark_token", "app_id": "geelark_app_id",
+                     "api_key": "geelark_api_key"}
 
 
 # Environment variables whose value an option took in this run (a module runs once per process).
@@ -114,8 +118,8 @@ class GeeLarkModule:
                 self.module.no_log_values.add(value)  # also a value read here, past the spec's fallback
             if option.name in sources and value == option.default:
                 del sources[option.name]  # the spec fills the default in: that value names no place
-            elif option.name == "api_url" and sources.get(option.name) == TASK:
-                sources[option.name] += " (geelark_api_url in the runbooks)"  # how the runbooks pass it
+            elif option.name in RUNBOOK_VARIABLES and sources.get(option.name) == TASK:
+                sources[option.name] += " (%s in the runbooks)" % RUNBOOK_VARIABLES[option.name]
         return sources
 
     @property

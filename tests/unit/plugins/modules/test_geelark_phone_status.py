@@ -111,6 +111,9 @@ def test_wrong_token_fails_with_code_and_trace_id_and_no_secret(emulator, run):
     assert "40003" in result["msg"] and result["error"]["code"] == 40003
     assert result["error"]["trace_id"] in result["msg"]
     assert "not-the-token" not in json.dumps(result)
+    # a runbook's user wrote no task: the message names the extra var the runbooks take the token from
+    assert "check the token, which came from the task's options or module_defaults (geelark_token in the " \
+           "runbooks)" in result["msg"]
 
 
 @pytest.mark.parametrize("code, fragment", [
@@ -150,7 +153,8 @@ def test_unreachable_api(run):
 
 @pytest.mark.parametrize("args, fragment", [
     ({"token": None}, "No GeeLark credentials were given"),
-    ({"app_id": APP_ID}, "app_id (the task's options or module_defaults) was given without api_key"),
+    ({"app_id": APP_ID}, "app_id (the task's options or module_defaults (geelark_app_id in the runbooks)) was "
+                         "given without api_key"),
     ({"ids": [6.01876382020062634e17]}, "lose precision"),
     ({"ids": [None]}, "not a phone ID"),
     ({"api_url": "openapi.geelark.com"}, "is not an http(s) URL"),
@@ -185,7 +189,8 @@ def test_mixed_auth_schemes_say_which_came_from_where(emulator, run, monkeypatch
     result = run(ids=["1"], app_id=APP_ID, api_key=API_KEY)
     assert result["failed"] is True
     assert ("Both auth schemes were given: token (environment variable GEELARK_TOKEN), and app_id (the task's "
-            "options or module_defaults) and api_key (the task's options or module_defaults)") in result["msg"]
+            "options or module_defaults (geelark_app_id in the runbooks)) and api_key (the task's options or "
+            "module_defaults (geelark_api_key in the runbooks))") in result["msg"]
     assert emulator.stats()["total_requests"] == 0
 
 
