@@ -1,8 +1,8 @@
 # Helpers sourced by the tools/ scripts.
 
 # start_emulator DIR [emulator options...]: start the GeeLark emulator in the background on a free
-# loopback port (its output in DIR/emulator.log; DIR is made if missing); sets EMULATOR_URL and EMULATOR_PID. stop_emulator
-# ends it. tools/emulator_process.py is the one way tools/ starts it (tools/bench.py uses it too);
+# loopback port (its output in DIR/emulator.log; DIR is made if missing); sets EMULATOR_URL and
+# EMULATOR_PID. stop_emulator ends it. tools/emulator_process.py is the one way tools/ starts it (tools/bench.py uses it too);
 # `exec` makes this shell's child the emulator itself, so that stop_emulator can wait for it.
 start_emulator() {
   local dir=$1; shift

@@ -88,13 +88,16 @@ summary() {
 # started that ended before the step did (nox, pytest and its workers, each ansible run); read with bash's
 # `times` in the shell that ran the step, before and after it. Processes left running (none should be)
 # are not counted.
-children_cpu() {  # children_cpu FILE: this shell's figure so far, into FILE
-  times > "$1.times"
-  awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, part, /[ms]/); cpu += part[1] * 60 + part[2] }
-                 printf "%d\n", cpu }' "$1.times" > "$1"
+children_cpu() {  # children_cpu FILE: this shell's figure so far (bash's `times`, second line), into FILE
+  times > "$1"
 }
-record() {  # record LANE STEP SECONDS CPU0 CPU1: a line of the timing table, in the order the steps end
-  printf '  %-6s %-84s %4ss %5ss\n' "$1" "$(field "$2" 3)" "$3" $(( $(cat "$5") - $(cat "$4") )) >> "$work/timings"
+record() {  # record LANE STEP SECONDS: a line of the timing table, in the order the steps end; the CPU is the
+  # difference of the figures children_cpu wrote to $work/STEP.cpu0 and $work/STEP.cpu1 around the step
+  local cpu
+  cpu=$(awk 'FNR == 2 { for (i = 1; i <= 2; i++) { split($i, part, /[ms]/)
+                                                   sum += (FILENAME ~ /cpu1$/ ? 1 : -1) * (part[1] * 60 + part[2]) } }
+             END { printf "%d", sum + 0.5 }' "$work/$2.cpu0" "$work/$2.cpu1")
+  printf '  %-6s %-84s %4ss %5ss\n' "$1" "$(field "$2" 3)" "$3" "$cpu" >> "$work/timings"
 }
 
 if [ $# -gt 0 ] || [ "${GEELARK_TEST_LANES:-2}" = 1 ]; then
@@ -110,7 +113,7 @@ if [ $# -gt 0 ] || [ "${GEELARK_TEST_LANES:-2}" = 1 ]; then
     printf '\n===== %s\n' "$(field "$name" 3)"
     "step_${name//-/_}"
     children_cpu "$work/$name.cpu1"
-    record "-" "$name" $(( $(date +%s) - t0 )) "$work/$name.cpu0" "$work/$name.cpu1"
+    record "-" "$name" $(( $(date +%s) - t0 ))
   done
   if [ -n "${everything:-}" ]; then summary "every step passed"; fi
   exit 0
@@ -130,7 +133,7 @@ lane() {
     "step_${name//-/_}" > "$work/$name.log" 2>&1 < /dev/null &
     wait $! || rc=$?
     children_cpu "$work/$name.cpu1"
-    record "$lane" "$name" $(( $(date +%s) - t0 )) "$work/$name.cpu0" "$work/$name.cpu1"
+    record "$lane" "$name" $(( $(date +%s) - t0 ))
     {
       flock 9
       printf '\n===== %s (lane %s, %ss)%s\n' "$(field "$name" 3)" "$lane" $(( $(date +%s) - t0 )) \
