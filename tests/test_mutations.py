@@ -151,6 +151,14 @@ MUTATIONS = (
     Mutation("a play's connection info is read at once", ADB_BROKER,
              "dict.fromkeys(list(play_ids) + waiting)", "dict.fromkeys(waiting)",
              (PLUGIN_UTILS_TESTS + "test__adb_broker.py::test_one_getdata_request_reads_every_phone_of_the_play",)),
+    Mutation("ADB is turned on only for phones whose hosts ask for it", ADB_BROKER,
+             "if r.get(\"code\") == ADB_OFF and i not in self._turned_on and i in asked]",
+             "if r.get(\"code\") == ADB_OFF and i not in self._turned_on]",
+             (PLUGIN_UTILS_TESTS + "test__adb_broker.py"
+              "::test_enable_turns_adb_on_only_for_phones_whose_hosts_ask_those_asking_together_in_one_request",)),
+    Mutation("phone_fetch never writes outside dest", "plugins/action/phone_fetch.py",
+             "os.path.commonpath([inside, path]) != inside:", "False:",
+             ("tests/unit/plugins/action/test_phone_fetch.py::test_a_src_that_climbs_out_of_dest_fails_before_anything_runs",)),
     Mutation("refused credentials stop the run's reads", ADB_BROKER,
              "        if self._refused_run is not None:\n", "        if False:\n",
              (PLUGIN_UTILS_TESTS

@@ -41,15 +41,7 @@ class ActionModule(ActionBase):
             raise AnsibleError("dest is required: where on the controller the file goes")
         flat = boolean_arg(args.get("flat", False), "flat")
         fail_on_missing = boolean_arg(args.get("fail_on_missing", True), "fail_on_missing")
-        dest = os.path.expanduser(dest)
-        if flat:
-            if dest.endswith(os.sep):
-                dest = os.path.join(dest, os.path.basename(src))
-        else:
-            host = task_vars.get("inventory_hostname") or self._play_context.remote_addr
-            dest = os.path.join(dest, host, src.lstrip("/"))
-        if not os.path.isabs(dest):
-            dest = os.path.join(self._loader.get_basedir(), dest)
+        dest = self._local_path(src, os.path.expanduser(dest), flat, task_vars)
         wanted = remote_sha1(self, src)
         result.update(file=src, dest=dest)
         if wanted is MISSING:
@@ -82,3 +74,22 @@ class ActionModule(ActionBase):
                 os.unlink(partial)
         result["size"] = os.path.getsize(dest)
         return result
+
+    def _local_path(self, src, dest, flat, task_vars):
+        """Where the file goes on the controller; never outside dest, whatever src says (checked before any read)."""
+        if not os.path.isabs(dest):
+            dest = os.path.join(self._loader.get_basedir(), dest)
+        if flat and not dest.endswith(os.sep):
+            return dest
+        top = os.path.normpath(dest)
+        if flat:
+            inside, name = top, os.path.basename(src)
+        else:  # the host's directory under dest, which a host name cannot leave either
+            host = task_vars.get("inventory_hostname") or self._play_context.remote_addr
+            inside, name = os.path.normpath(os.path.join(top, host)), src.lstrip("/")
+        path = os.path.normpath(os.path.join(inside, name))
+        # '..' in src would climb out of dest (as ansible.builtin.fetch refuses too): the file must land below it.
+        if path == inside or os.path.commonpath([top, inside]) != top or os.path.commonpath([inside, path]) != inside:
+            raise AnsibleError("src %s would be written to %s, outside dest %s ('..' climbs out of it); nothing was "
+                               "fetched: name the file on the phone without '..'" % (src, path, top))
+        return path

@@ -59,11 +59,13 @@ options:
       - name: geelark_id
   enable_adb:
     description:
-      - Turn ADB on (C(/open/v1/adb/setStatus)) for the phones of the play that have it off, then wait
-        until they are ready (up to O(enable_timeout) seconds).
-      - When false, a phone with ADB off fails (unreachable) with a message naming this option.
-      - Turning ADB on is done for every phone of the play that has it off, in one request per 200, when
-        the first of them needs it.
+      - Turn ADB on (C(/open/v1/adb/setStatus)) for the host's phone when it has it off, then wait until it
+        is ready (up to O(enable_timeout) seconds).
+      - When false, a phone with ADB off fails (unreachable) with a message naming this option, and its ADB is
+        never turned on, whatever the other hosts of the play say.
+      - The phones of the hosts that ask at the same moment (up to C(forks) at a time) are turned on together,
+        in one request per 200.
+      - A value that is not a boolean (V(maybe)) fails the task before any request.
     type: bool
     default: false
     env:
@@ -195,6 +197,7 @@ EXAMPLES = r"""
 
 import fcntl
 import json
+import math
 import os
 import re
 import sys
@@ -202,6 +205,7 @@ import typing as t
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
@@ -236,6 +240,11 @@ ANDROID_REMOTE_TMP = "/data/local/tmp/.ansible/tmp"
 _DEFAULT_REMOTE_TMP = "~/.ansible/tmp"
 # The inventory plugin's module: it keeps the phone ID of each of its hosts (in this process, before the fork).
 INVENTORY_MODULE = "ansible_collections.geelark.cloudphone.plugins.inventory.geelark"
+# The ADB options that are seconds, with the least each may be (a timeout or an interval of 0 would never wait).
+ADB_SECONDS = {"adb_timeout": 0.001, "command_timeout": 0.001, "adb_poll_interval": 0.001, "enable_timeout": 0}
+ADB_VARIABLES = {"adb_timeout": "geelark_adb_timeout", "command_timeout": "geelark_adb_command_timeout",
+                 "adb_poll_interval": "geelark_adb_poll_interval", "enable_timeout": "geelark_adb_enable_timeout"}
+BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 # The collections directory this file is in (.../ansible_collections/geelark/cloudphone/plugins/connection/adb.py).
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *([os.pardir] * 5)))
 
@@ -296,15 +305,36 @@ class Connection(ConnectionBase):
             ClientSettings(values, sources)
         except GeeLarkError as error:
             raise AnsibleError("geelark.cloudphone.adb: %s" % error) from None
+        seconds = dict((option, self._seconds(option, least)) for option, least in ADB_SECONDS.items())
+        self._enable_adb()
         key_file = os.path.expanduser(self.get_option("private_key_file"))
         _ensure_key(key_file)
         return {
             "values": values, "sources": sources, "key_file": key_file,
-            "timeout": float(self.get_option("adb_timeout")),
-            "command_timeout": float(self.get_option("command_timeout")),
-            "poll_interval": float(self.get_option("adb_poll_interval")),
-            "enable_timeout": float(self.get_option("enable_timeout")),
+            "timeout": seconds["adb_timeout"], "command_timeout": seconds["command_timeout"],
+            "poll_interval": seconds["adb_poll_interval"], "enable_timeout": seconds["enable_timeout"],
         }
+
+    def _seconds(self, option, least):
+        """An ADB option in seconds; out of range, it is refused before any request, naming its variable."""
+        value = self.get_option(option)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not number >= least or math.isinf(number):  # also NaN
+            raise AnsibleError("geelark.cloudphone.adb: %s (host variable %s) must be a number of seconds %s, not %r; "
+                               "nothing was sent" % (option, ADB_VARIABLES[option],
+                                                     "above 0" if least > 0 else "of 0 or more", value))
+        return number
+
+    def _enable_adb(self):
+        """enable_adb as a boolean; a value that is not one ('maybe') is refused, as Ansible's own arguments are."""
+        given = self._var_options.get("geelark_enable_adb", os.environ.get("GEELARK_ENABLE_ADB"))
+        if given is not None and not isinstance(given, bool) and str(given).strip().lower() not in BOOLEAN_WORDS:
+            raise AnsibleError("geelark.cloudphone.adb: enable_adb (host variable geelark_enable_adb, or "
+                               "GEELARK_ENABLE_ADB) must be true or false, not %r; nothing was sent" % (given,))
+        return bool(self.get_option("enable_adb"))
 
     def _connect(self):
         if not HAS_ADB_SHELL:
@@ -333,7 +363,7 @@ class Connection(ConnectionBase):
         if self._link is None:
             self._connect()
         link = t.cast(BrokerLink, self._link)
-        request = dict(request, id=self._phone_id, enable_adb=bool(self.get_option("enable_adb")))
+        request = dict(request, id=self._phone_id, enable_adb=self._enable_adb())
         try:
             answer = link.ask(request)
             if answer.get("kind") == "need_play":  # the broker has no info on this phone yet: give the play's

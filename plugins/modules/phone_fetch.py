@@ -15,6 +15,8 @@ description:
   - C(ansible.builtin.fetch) needs Python on the host (it runs the stat module there), which Android does
     not have. This action runs on the controller and asks only the phone's own shell (C(sha1sum)).
   - Like C(ansible.builtin.fetch), the file goes to C(<dest>/<inventory_hostname>/<src>) unless O(flat=true).
+  - A O(src) whose C(..) would put the file outside O(dest) fails before anything is read, as
+    C(ansible.builtin.fetch) does.
   - Idempotent. The file is fetched only when the controller has no copy with the phone's SHA-1; it is
     written to a temporary file beside the destination, checked against the phone's checksum and only
     then moved into place, so a transfer that did not arrive intact fails the task and leaves the

@@ -14,8 +14,9 @@ broker:
 
 - reads the connection info (ip, port and the glogin code) with adb/getData for every phone of the
   play at once, 200 IDs a request, when the first of them is asked for, under the run's rate budget;
-- turns ADB on (adb/setStatus, 200 IDs a request) only when the asking host says enable_adb, and
-  reads getData again until the phones are ready;
+- turns ADB on (adb/setStatus, 200 IDs a request) only for phones whose hosts asked with enable_adb,
+  together with the others asking so at the same moment, and reads getData again until they are ready;
+  a phone whose host says enable_adb false is never turned on, whatever the other hosts of the play say;
 - connects once per phone, logs in with `glogin <code>`, and keeps the connection for the run;
 - runs each command as `sh -c <command>; echo "<marker>$?"`, so the command's own exit status comes
   back after its output; output without the marker and with the glogin refusal means the login
@@ -44,7 +45,12 @@ import typing as t
 try:
     from adb_shell.adb_device import AdbDeviceTcp
     from adb_shell.auth.sign_pythonrsa import PythonRSASigner
-    from adb_shell.exceptions import AdbCommandFailureException, DevicePathInvalidError, PushFailedError
+    from adb_shell.exceptions import (
+        AdbCommandFailureException,
+        DevicePathInvalidError,
+        PushFailedError,
+        TcpTimeoutException,
+    )
 
     # What the phone's file sync service answers with FAIL (a refusal: the connection is fine).
     SYNC_REFUSALS: t.Tuple[t.Type[Exception], ...] = (
@@ -54,6 +60,7 @@ try:
 except ImportError:  # the connection plugin says what to install before it starts a broker
     HAS_ADB_SHELL = False
     SYNC_REFUSALS = ()
+    TcpTimeoutException = TimeoutError
 
 from ansible_collections.geelark.cloudphone.plugins.module_utils._client import GeeLarkClient
 from ansible_collections.geelark.cloudphone.plugins.module_utils._errors import AuthError, GeeLarkError, LockedError
@@ -110,6 +117,7 @@ class Broker:
         self._info_lock = threading.Lock()
         self._waiting_lock = threading.Lock()
         self._waiting: t.Counter[str] = collections.Counter()  # phones whose info a request waits for
+        self._enable_asked: t.Set[str] = set()  # phones whose host asked with enable_adb (under _waiting_lock)
         self._turned_on: t.Set[str] = set()  # phones this run turned ADB on for
         # The API refused the run's credentials (or locked them): every later host fails with it, unasked.
         self._refused_run: t.Optional[str] = None
@@ -153,6 +161,8 @@ class Broker:
         """The phone's ready getData item; the first call of a play reads every phone of it at once."""
         with self._waiting_lock:
             self._waiting[phone_id] += 1
+            if enable:
+                self._enable_asked.add(phone_id)
         try:
             with self._info_lock:
                 if phone_id not in self._info and phone_id not in self._refused:
@@ -174,7 +184,10 @@ class Broker:
         if phone_id in self._info:
             return self._info[phone_id]
         item = self._refused[phone_id]
-        off = [i for i, r in self._refused.items() if r.get("code") == ADB_OFF and i not in self._turned_on]
+        with self._waiting_lock:  # only phones whose hosts asked for it: this one and those asking meanwhile
+            asked = set(self._enable_asked)
+        off = [i for i, r in self._refused.items()
+               if r.get("code") == ADB_OFF and i not in self._turned_on and i in asked]
         if item.get("code") == ADB_OFF and enable and off:
             self._enable(off)
             if phone_id in self._info:
@@ -227,7 +240,14 @@ class Broker:
     # ADB ------------------------------------------------------------------------------------------
     def _signers(self):
         if self._signer is None:
-            self._signer = PythonRSASigner.FromRSAKeyPath(self.key_file)
+            try:
+                self._signer = PythonRSASigner.FromRSAKeyPath(self.key_file)
+            except Exception as exc:  # a missing .pub, a directory, text that is no key: each says why in its own way
+                raise PhoneUnreachable(
+                    "the ADB key %s could not be read (%s): private_key_file (host variable geelark_adb_key_file, or "
+                    "GEELARK_ADB_KEY_FILE) must be an RSA key as adb keeps it, with its public key in %s.pub; or "
+                    "name a file that does not exist, and a key is made there" % (
+                        self.key_file, _reason(exc), self.key_file)) from None
         return [self._signer]
 
     def _device(self, phone_id, play_ids, enable):
@@ -260,9 +280,10 @@ class Broker:
                     lock.release()
 
     def _connect(self, phone_id, info):
+        signers = self._signers()
         device = AdbDeviceTcp(info["ip"], int(info["port"]), default_transport_timeout_s=self.timeout)
         try:
-            device.connect(rsa_keys=self._signers(), auth_timeout_s=self.timeout, read_timeout_s=self.timeout)
+            device.connect(rsa_keys=signers, auth_timeout_s=self.timeout, read_timeout_s=self.timeout)
         except Exception as exc:  # adb-shell raises many kinds; every one means "not connected"
             _close(device)
             raise PhoneUnreachable("could not connect to phone %s over ADB at %s:%s: %s" % (
@@ -299,6 +320,10 @@ class Broker:
         except Exception as exc:
             self._devices.pop(phone_id, None)
             _close(device)
+            if isinstance(exc, (TcpTimeoutException, TimeoutError)):
+                raise CommandLost("no word from the phone for %g s, the command_timeout (host variable "
+                                  "geelark_adb_command_timeout): give a longer one for a command that runs silent "
+                                  "longer" % timeout) from None
             raise CommandLost(_reason(exc)) from None
 
     def run(self, phone_id, command, play_ids=(), enable=False):

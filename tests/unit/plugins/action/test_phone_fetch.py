@@ -231,3 +231,27 @@ def test_an_unknown_argument_fails_before_anything_runs(emu, fetch):
                        r"validate_checksum"):
         fetch(src=LOG, dest="logs", validate_checksum=True)
     assert emu.stats()["adb_commands"] == {}
+
+
+@pytest.mark.parametrize("src", ["/sdcard/../../../../../../../tmp/evil.log", "../../x.log", "/sdcard/.."])
+def test_a_src_that_climbs_out_of_dest_fails_before_anything_runs(emu, fetch, tmp_path, src):
+    (tmp_path / "logs").mkdir()
+    result = fetch(src=src, dest=str(tmp_path / "logs"))
+    assert result["failed"] is True and "changed" not in result
+    assert "outside dest %s ('..' climbs out of it); nothing was fetched" % (tmp_path / "logs") in result["msg"]
+    assert emu.stats()["adb_commands"] == {}  # refused before anything ran on the phone
+    assert sorted(os.listdir(str(tmp_path))) == ["logs"] and os.listdir(str(tmp_path / "logs")) == []
+
+
+def test_dots_that_stay_inside_dest_are_allowed(emu, fetch, tmp_path):
+    result = fetch(src="/sdcard/Download/../Download/./app.log", dest=str(tmp_path))
+    assert not result.get("failed"), result
+    assert result["dest"] == str(tmp_path / "phone-one" / "sdcard" / "Download" / "app.log")
+    assert (tmp_path / "phone-one" / "sdcard" / "Download" / "app.log").read_bytes() == emu.log
+
+
+@pytest.mark.parametrize("src", ["/sdcard/..", "/sdcard/Download/"])
+def test_flat_into_a_directory_needs_a_file_name_in_src(emu, fetch, tmp_path, src):
+    result = fetch(src=src, dest=str(tmp_path) + "/", flat=True)
+    assert result["failed"] is True and "outside dest %s" % tmp_path in result["msg"], result
+    assert emu.stats()["adb_commands"] == {} and os.listdir(str(tmp_path)) == []

@@ -14,6 +14,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -229,16 +230,45 @@ def test_reset_connection_reads_the_info_and_connects_again(connect, emu):
     assert stats["requests"][GETDATA] == 2 and stats["adb_connections"][phone] == 2
 
 
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"geelark_adb_command_timeout": -1}, "command_timeout (host variable geelark_adb_command_timeout) must be a "
+                                          "number of seconds above 0, not -1.0; nothing was sent"),
+    ({"geelark_adb_timeout": 0}, "adb_timeout (host variable geelark_adb_timeout) must be a number of seconds above 0"),
+    ({"geelark_adb_poll_interval": -2, "geelark_enable_adb": True},
+     "adb_poll_interval (host variable geelark_adb_poll_interval) must be a number of seconds above 0"),
+    ({"geelark_adb_enable_timeout": -1, "geelark_enable_adb": True},
+     "enable_timeout (host variable geelark_adb_enable_timeout) must be a number of seconds of 0 or more, not -1.0"),
+    ({"geelark_enable_adb": "maybe"}, "enable_adb (host variable geelark_enable_adb, or GEELARK_ENABLE_ADB) must be "
+                                      "true or false, not 'maybe'; nothing was sent"),
+])
+def test_an_adb_option_out_of_range_fails_before_any_request_naming_its_variable(connect, emu, variables, message):
+    emu.configure_adb(disabled=[emu.ids[6]])
+    with pytest.raises(AnsibleError, match=re.escape("geelark.cloudphone.adb: " + message)) as refused:
+        connect(emu.ids[6], **variables).exec_command("touch /sdcard/ran")
+    assert not isinstance(refused.value, AnsibleConnectionFailure)  # a bad setting, not an unreachable phone
+    assert emu.stats()["requests"] == {} and emu.stats()["adb_commands"] == {}
+
+
+def test_enable_adb_from_the_environment_is_checked_too(connect, emu, monkeypatch):
+    monkeypatch.setenv("GEELARK_ENABLE_ADB", "sometimes")
+    with pytest.raises(AnsibleError, match="must be true or false, not 'sometimes'"):
+        connect(emu.ids[0]).exec_command("true")
+    monkeypatch.setenv("GEELARK_ENABLE_ADB", "no")
+    assert connect(emu.ids[0]).exec_command("echo ok") == (0, b"ok\n", b"")
+
+
 def test_a_phone_with_adb_off_is_unreachable_without_enable_adb_and_works_with_it(connect, emu):
     off = emu.ids[6]
     with pytest.raises(AnsibleConnectionFailure, match=r"ADB is off on phone %s \(49001\): set enable_adb: true" % off):
         connect(off).exec_command("true")
     assert emu.stats()["requests"].get(SETSTATUS) is None
     assert connect(emu.ids[7], geelark_enable_adb=True).exec_command("echo on") == (0, b"on\n", b"")
-    # Every phone known to have ADB off is turned on with it, in one request.
-    assert [(sorted(b["ids"]), b["open"]) for b in emu.request_bodies(SETSTATUS)] == [(emu.ids[6:], True)]
+    # Only the phone whose host asked: the one whose host said no stays off, and is refused again.
+    assert [(b["ids"], b["open"]) for b in emu.request_bodies(SETSTATUS)] == [([emu.ids[7]], True)]
+    with pytest.raises(AnsibleConnectionFailure, match=r"ADB is off on phone %s \(49001\)" % off):
+        connect(off, geelark_enable_adb=False).exec_command("true")
     assert connect(off, geelark_enable_adb=True).exec_command("echo on") == (0, b"on\n", b"")
-    assert len(emu.request_bodies(SETSTATUS)) == 1
+    assert [b["ids"] for b in emu.request_bodies(SETSTATUS)] == [[emu.ids[7]], [off]]
 
 
 def test_a_command_on_a_connection_that_broke_is_reported_as_maybe_run(connect, emu):

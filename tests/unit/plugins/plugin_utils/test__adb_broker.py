@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -271,17 +272,35 @@ def test_an_address_nobody_listens_on_is_refused_naming_it(emu, broker):
 
 
 # Turning ADB on ------------------------------------------------------------------------------------------
-def test_enable_turns_adb_on_for_every_phone_of_the_play_that_has_it_off_in_one_request(emu, broker):
+def test_enable_turns_adb_on_only_for_phones_whose_hosts_ask_those_asking_together_in_one_request(emu, broker):
     emu.configure_adb(disabled=emu.ids)
-    assert broker.run(emu.ids[0], "echo on", play_ids=emu.ids, enable=True) == (0, b"on\n")
-    assert [sorted(b["ids"]) for b in emu.request_bodies(SETSTATUS)] == [emu.ids]
+    quiet = emu.ids[0]  # its host says enable_adb false
+    with pytest.raises(PhoneUnreachable, match=r"ADB is off on phone %s \(49001\)" % quiet):
+        broker.run(quiet, "true", play_ids=emu.ids)
+    asking, results = emu.ids[1:5], {}
+
+    def ask(phone):
+        results[phone] = broker.run(phone, "echo on", play_ids=emu.ids, enable=True)
+
+    threads = [threading.Thread(target=ask, args=(phone,)) for phone in asking]
+    with broker._info_lock:  # another request holds the phones' info while these hosts ask
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while sum(broker._waiting[phone] for phone in asking) < len(asking):  # every one of them is waiting
+            assert time.monotonic() < deadline, dict(broker._waiting)
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(60)
+    assert results == dict((phone, (0, b"on\n")) for phone in asking)
+    assert [sorted(b["ids"]) for b in emu.request_bodies(SETSTATUS)] == [sorted(asking)]
     assert emu.request_bodies(SETSTATUS)[0]["open"] is True
-    reads = len(getdata_bodies(emu))
-    assert reads == 3  # the play, then until ready: the emulator answers 49001 once after an enable
-    for phone in emu.ids[1:]:
-        assert broker.run(phone, "true", play_ids=emu.ids, enable=True) == (0, b"")
-    assert len(emu.request_bodies(SETSTATUS)) == 1 and len(getdata_bodies(emu)) == reads
-    assert broker.counts["enabled"] == 6
+    # Another host turning ADB on never turns on the phone whose host said no, nor one that did not ask yet.
+    with pytest.raises(PhoneUnreachable, match=r"ADB is off on phone %s \(49001\)" % quiet):
+        broker.run(quiet, "true", play_ids=emu.ids)
+    assert broker.run(emu.ids[5], "echo on", play_ids=emu.ids, enable=True) == (0, b"on\n")
+    assert [sorted(b["ids"]) for b in emu.request_bodies(SETSTATUS)] == [sorted(asking), [emu.ids[5]]]
+    assert broker.counts["enabled"] == 5
 
 
 def test_phones_still_not_ready_after_enable_timeout_are_refused_saying_so(emu, make_broker):
@@ -293,8 +312,8 @@ def test_phones_still_not_ready_after_enable_timeout_are_refused_saying_so(emu, 
     # The play's read, then one every poll_interval until enable_timeout: a handful, however busy the machine.
     assert 2 <= emu.stats()["adb_reads"][emu.ids[0]] <= 2 + 0.05 / 0.01
     with pytest.raises(PhoneUnreachable, match="still not ready"):  # turned on already: not again
-        broker.run(emu.ids[1], "true", play_ids=emu.ids[:2], enable=True)
-    assert len(emu.request_bodies(SETSTATUS)) == 1
+        broker.run(emu.ids[0], "true", play_ids=emu.ids[:2], enable=True)
+    assert [b["ids"] for b in emu.request_bodies(SETSTATUS)] == [[emu.ids[0]]]
 
 
 # Logins --------------------------------------------------------------------------------------------------
@@ -369,6 +388,35 @@ def test_output_without_the_exit_status_is_a_lost_command(emu, broker):
 
 
 # Broken connections --------------------------------------------------------------------------------------
+def test_a_command_silent_past_command_timeout_names_the_setting_and_may_have_run(emu, make_broker):
+    broker = make_broker(command_timeout=0.5)
+    phone = emu.ids[0]
+    with pytest.raises(CommandLost, match=r"the ADB connection to phone %s broke while the command ran \(no word from "
+                       r"the phone for 0\.5 s, the command_timeout \(host variable geelark_adb_command_timeout\): give "
+                       r"a longer one for a command that runs silent longer\): it may have run" % phone):
+        broker.run(phone, "sleep 60")
+    assert broker.run(phone, "echo next") == (0, b"next\n")  # a new connection for the next command
+
+
+def test_an_adb_key_that_cannot_be_read_names_the_setting(emu, adb_key, tmp_path):
+    shutil.copyfile(adb_key, str(tmp_path / "lonely"))  # no lonely.pub beside it
+    (tmp_path / "text").write_text("not a key")
+    (tmp_path / "text.pub").write_text("not a key either")
+    client = GeeLarkClient(api_url=emu.url, token=TOKEN, retries=1, retry_backoff=0.01, timeout=5)
+    for key in ("lonely", "text"):
+        broker = Broker(client, str(tmp_path / key), timeout=5, command_timeout=30, poll_interval=0.01,
+                        enable_timeout=5)
+        try:
+            with pytest.raises(PhoneUnreachable, match=r"the ADB key %s could not be read \(.+\): private_key_file "
+                               r"\(host variable geelark_adb_key_file, or GEELARK_ADB_KEY_FILE\) must be an RSA key"
+                               % re.escape(str(tmp_path / key))):
+                broker.run(emu.ids[0], "true")
+        finally:
+            broker.close()
+    client.close()
+    assert emu.stats()["adb_connections"] == {}
+
+
 def test_adb_turned_off_mid_run_loses_the_command_and_the_next_one_reconnects(emu, broker):
     phone = emu.ids[0]
     broker.run(phone, "true")
