@@ -41,8 +41,14 @@ class ActionModule(ActionBase):
         src, content, dest = args.get("src"), args.get("content"), args.get("dest")
         if not dest or not isinstance(dest, str):
             raise AnsibleError("dest is required: the path of the file on the phone")
+        if not dest.startswith("/"):
+            raise AnsibleError("dest must be an absolute path on the phone, such as /sdcard/Download/%s, got %s (the "
+                               "shell user can write under /sdcard/ and /data/local/tmp/)"
+                               % (os.path.basename(dest), dest))
         if (src is None) == (content is None):
             raise AnsibleError("give either src (a file on the controller) or content (the text to write), one of them")
+        if src is not None and (not isinstance(src, str) or not src.strip()):
+            raise AnsibleError("src is empty: name a file on the controller, or give content")
         mode = args.get("mode")
         if mode is not None and not (isinstance(mode, str) and mode.isdigit() and len(mode) in (3, 4)
                                      and set(mode) <= set("01234567")):

@@ -59,8 +59,13 @@ class ActionModule(ActionBase):
         if self._task.check_mode:
             return result
         directory = os.path.dirname(dest)
-        os.makedirs(directory, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=directory, prefix=".phone_fetch-")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            handle, partial = tempfile.mkstemp(dir=directory, prefix=".phone_fetch-")
+        except OSError as error:
+            raise AnsibleError("%s cannot be written on the controller (%s): give a dest in a directory this user may "
+                               "write, without a file where a directory of the path should be; nothing was fetched"
+                               % (dest, error.strerror or error)) from None
         os.close(handle)
         try:
             self._connection.fetch_file(src, partial)

@@ -232,7 +232,8 @@ NO_PYTHON_HINT = (
     "controller: add delegate_to: localhost to those tasks.")
 # Modules Ansible's actions run on the host for their own work: named with the actions that run them.
 HELPER_MODULES = {"stat": "stat (which copy, template and fetch run on the host)",
-                  "slurp": "slurp (which fetch runs on the host)", "file": "file (which copy runs on the host)"}
+                  "slurp": "slurp (which fetch runs on the host)", "file": "file (which copy runs on the host)",
+                  "command": "command (which ansible.builtin.command and ansible.builtin.shell run on the host)"}
 _MODULE_FILE = re.compile(r"AnsiballZ_([A-Za-z0-9_]+)\.py")
 # Android's writable temporary directory, for Ansible's remote_tmp when it is left at its default (the
 # default, ~/.ansible/tmp, is under / on a phone: read-only).
@@ -304,7 +305,13 @@ class Connection(ConnectionBase):
         try:
             ClientSettings(values, sources)
         except GeeLarkError as error:
-            raise AnsibleError("geelark.cloudphone.adb: %s" % error) from None
+            hint = ""
+            if not any(values.get(name) for name in ("token", "app_id", "api_key")):
+                hint = (" The connection reads the host variables geelark_token (or geelark_app_id and "
+                        "geelark_api_key) and the environment; an inventory file's own token: option does not reach "
+                        "it, so give the token as a variable too (-e @vault.yml with geelark_token) or in "
+                        "GEELARK_TOKEN.")
+            raise AnsibleError("geelark.cloudphone.adb: %s%s" % (error, hint)) from None
         seconds = dict((option, self._seconds(option, least)) for option, least in ADB_SECONDS.items())
         self._enable_adb()
         key_file = os.path.expanduser(self.get_option("private_key_file"))

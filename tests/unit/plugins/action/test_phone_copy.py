@@ -202,6 +202,9 @@ def test_check_mode_sends_nothing_and_says_what_would_change(emu, copy):
     ({"content": "x", "dest": "/sdcard/a", "mode": "0999"}, "mode must be an octal mode"),
     ({"content": "x", "dest": "/sdcard/a", "force": "maybe"}, "force must be true or false, got 'maybe'"),
     ({"src": "nosuch.txt", "dest": "/sdcard/a"}, "nosuch.txt"),
+    ({"src": "", "dest": "/sdcard/a"}, "src is empty: name a file on the controller, or give content"),
+    ({"content": "x", "dest": "Download/rel.txt"}, "dest must be an absolute path on the phone, such as "
+                                                   "/sdcard/Download/rel.txt, got Download/rel.txt"),
 ])
 def test_bad_arguments_fail_the_task_naming_what_is_wrong(emu, copy, args, message):
     result = copy(**args)

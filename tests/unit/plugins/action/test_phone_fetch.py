@@ -255,3 +255,14 @@ def test_flat_into_a_directory_needs_a_file_name_in_src(emu, fetch, tmp_path, sr
     result = fetch(src=src, dest=str(tmp_path) + "/", flat=True)
     assert result["failed"] is True and "outside dest %s" % tmp_path in result["msg"], result
     assert emu.stats()["adb_commands"] == {} and os.listdir(str(tmp_path)) == []
+
+
+def test_a_dest_that_cannot_be_written_fails_saying_so(emu, fetch, tmp_path):
+    (tmp_path / "settings.json").write_text("{}")  # a file where the host's directory would go
+    result = fetch(src=LOG, dest=str(tmp_path / "settings.json"))
+    assert result["failed"] is True and result["changed"] is True
+    assert result["msg"] == ("%s cannot be written on the controller (Not a directory): give a dest in a directory "
+                             "this user may write, without a file where a directory of the path should be; nothing "
+                             "was fetched" % (tmp_path / "settings.json" / "phone-one" / "sdcard" / "Download"
+                                              / "app.log"))
+    assert (tmp_path / "settings.json").read_text() == "{}"

@@ -171,6 +171,10 @@ def test_a_python_module_that_cannot_run_fails_saying_why(connect, emu):
     assert result["msg"].startswith("ping cannot run on GeeLark phone %s: Android has no Python" % emu.ids[0])
     assert "geelark.cloudphone.phone_copy" in result["msg"] and "delegate_to: localhost" in result["msg"]
     assert "/usr/bin/python3" in result["shell_said"] and "not found" in result["shell_said"]
+    rc, stdout, stderr = connection.exec_command(
+        "/usr/bin/python3 /data/local/tmp/.ansible/tmp/ansible-tmp-2/AnsiballZ_command.py && sleep 0")
+    assert json.loads(stdout)["msg"].startswith("command (which ansible.builtin.command and ansible.builtin.shell run "
+                                                "on the host) cannot run on GeeLark phone %s" % emu.ids[0])
     rc, stdout, stderr = connection.exec_command("nosuchcommand")
     assert rc == 127 and b"not found" in stdout and stderr == b""  # a plain command keeps its own answer
 
@@ -247,6 +251,14 @@ def test_an_adb_option_out_of_range_fails_before_any_request_naming_its_variable
         connect(emu.ids[6], **variables).exec_command("touch /sdcard/ran")
     assert not isinstance(refused.value, AnsibleConnectionFailure)  # a bad setting, not an unreachable phone
     assert emu.stats()["requests"] == {} and emu.stats()["adb_commands"] == {}
+
+
+def test_no_credentials_names_the_host_variables_the_connection_reads(connect, emu):
+    with pytest.raises(AnsibleError, match=r"No GeeLark credentials were given.* The connection reads the host "
+                       r"variables geelark_token \(or geelark_app_id and geelark_api_key\) and the environment; an "
+                       r"inventory file's own token: option does not reach it"):
+        connect(emu.ids[0], geelark_token=None).exec_command("true")
+    assert emu.stats()["requests"] == {}
 
 
 def test_enable_adb_from_the_environment_is_checked_too(connect, emu, monkeypatch):
