@@ -15,7 +15,8 @@ options:
       - IDs of the phones, any number of them. Duplicates are removed, the first occurrence kept.
       - IDs are strings of about 18 digits. Quote them in YAML; an unquoted ID read as an integer
         is turned into its exact decimal string, and one read as a float is refused because it
-        has lost digits.
+        has lost digits. A text with a space in it (V(ID1 ID2)) is refused; separate IDs with commas,
+        or give a list.
       - An empty list calls no API, changes nothing and returns empty results, with a warning.
     type: list
     elements: raw

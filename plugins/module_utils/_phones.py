@@ -90,6 +90,12 @@ def _phone_id(value, where):
         text = value.strip()
         if not text:
             raise ConfigError("%s is an empty string, not a phone ID" % where)
+        if re.search(r"\s", text):  # "ID1 ID2": ansible-core makes a list of a text only at its commas
+            raise ConfigError(
+                "%s is %r, which holds a space: IDs separated by spaces are not a list, and no phone ID has one"
+                % (where, value),
+                advice="separate the IDs with commas (ID1,ID2) or give a YAML list",
+            )
         if FLOAT_TEXT.fullmatch(text):  # "6.01876382020062634e17": YAML keeps it text, but the digits are gone
             raise ConfigError(
                 "%s is %r, a number in floating point notation: phone IDs have about 18 digits and lose "

@@ -63,6 +63,8 @@ def test_bad_ids_get_a_clear_error(ids, fragment):
     (["1", 1.5], "ids[1] is the number 1.5"),
     (["1", "6.01876382020062634e17"], "ids[1] is '6.01876382020062634e17', a number in floating point notation"),
     (["601876382020062634.0"], "ids[0] is '601876382020062634.0', a number in floating point notation"),
+    (["1", "601876382020062634 601876382020070553"],
+     "ids[1] is '601876382020062634 601876382020070553', which holds a space: IDs separated by spaces are not a list"),
 ])
 def test_bad_ids_are_named_by_their_0_based_position_as_python_and_jinja_count(ids, where):
     with pytest.raises(ConfigError) as info:
