@@ -538,8 +538,10 @@ def main():
     finally:
         broker.close()
         server.server_close()
-        with contextlib.suppress(OSError):
-            os.unlink(config["socket"])
+        for path in (config["socket"], config.get("lock")):  # the run has ended: no worker of it starts another
+            if path:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
         client.close()
     return 0
 

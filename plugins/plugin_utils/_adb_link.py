@@ -124,7 +124,7 @@ class BrokerLink:
                 pass  # none listens: start one
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (self.collections_root, env.get("PYTHONPATH")) if p)
-            config = dict(self.config, socket=self.socket_path, parent=self.run_id)
+            config = dict(self.config, socket=self.socket_path, lock=self.lock_path, parent=self.run_id)
             process = subprocess.Popen([sys.executable, "-m", BROKER_MODULE], stdin=subprocess.PIPE,  # noqa: S603
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd="/",
                                        close_fds=True, start_new_session=True)

@@ -639,10 +639,12 @@ def broker_config(emu, adb_key, socket_path, parent):
 
 def test_main_serves_until_the_run_that_started_it_ends(emu, adb_key, socket_dir, monkeypatch):
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # the ansible-playbook run
-    socket_path = os.path.join(socket_dir, "main.sock")
+    socket_path, lock_path = os.path.join(socket_dir, "main.sock"), os.path.join(socket_dir, "main.lock")
     open(socket_path, "w").close()  # left by an earlier broker: replaced
+    open(lock_path, "w").close()  # the lock the run's workers started it under
     said = _Said()
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(broker_config(emu, adb_key, socket_path, parent.pid))))
+    config = dict(broker_config(emu, adb_key, socket_path, parent.pid), lock=lock_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(config)))
     monkeypatch.setattr(sys, "stdout", said)
     monkeypatch.setattr(_adb_broker.os, "dup2", lambda fd, fd2: None)  # keep pytest's own stdout
     ended = {}
@@ -662,7 +664,7 @@ def test_main_serves_until_the_run_that_started_it_ends(emu, adb_key, socket_dir
         parent.wait()
     thread.join(15)
     assert ended == {"rc": 0}
-    assert not os.path.exists(socket_path)
+    assert not os.path.exists(socket_path) and not os.path.exists(lock_path)  # nothing of the run is left behind
 
 
 def test_main_says_why_it_could_not_start(adb_key, socket_dir, monkeypatch):
