@@ -66,6 +66,7 @@ options:
       - The phones of the hosts that ask at the same moment (up to C(forks) at a time) are turned on together,
         in one request per 200.
       - A value that is not a boolean (V(maybe)) fails the task before any request.
+      - Each phone turned on is said once in the host's output at C(-v).
     type: bool
     default: false
     env:
@@ -378,6 +379,8 @@ class Connection(ConnectionBase):
         except LinkError as error:
             raise AnsibleConnectionFailure("phone %s: %s" % (self._phone_id, error)) from None
         if answer.get("ok"):
+            if answer.get("turned_on"):  # a write on the phone the task did not name: said, at -v
+                display.v("ADB of phone %s was off and was turned on (enable_adb)" % self._phone_id, host=self._host)
             return answer
         message = answer.get("msg") or "the ADB broker gave no reason"
         if answer.get("kind") in ("error", "failed"):

@@ -118,6 +118,7 @@ class Broker:
         self._waiting_lock = threading.Lock()
         self._waiting: t.Counter[str] = collections.Counter()  # phones whose info a request waits for
         self._enable_asked: t.Set[str] = set()  # phones whose host asked with enable_adb (under _waiting_lock)
+        self._untold: t.Set[str] = set()  # phones turned on whose hosts were not told yet (under _waiting_lock)
         self._turned_on: t.Set[str] = set()  # phones this run turned ADB on for
         # The API refused the run's credentials (or locked them): every later host fails with it, unasked.
         self._refused_run: t.Optional[str] = None
@@ -199,6 +200,8 @@ class Broker:
         """Turn ADB on for the phones and read getData until they are ready (or enable_timeout passes)."""
         self.client.adb_enable(ids)
         self._turned_on.update(ids)
+        with self._waiting_lock:
+            self._untold.update(ids)
         self.counts["enabled"] += len(ids)
         deadline = time.monotonic() + self.enable_timeout
         waiting = list(ids)
@@ -222,6 +225,14 @@ class Broker:
             return "adb/getData gave phone %s no address (code 0 without ip and port); try again later" % phone_id
         return "adb/getData refused phone %s: %s%s" % (
             phone_id, item.get("msg") or "no message", " (code %s)" % code if code is not None else "")
+
+    def tell_turned_on(self, phone_id):
+        """True once, for the first answer about a phone this run turned ADB on for (the host's log says so)."""
+        with self._waiting_lock:
+            if phone_id in self._untold:
+                self._untold.discard(phone_id)
+                return True
+        return False
 
     def knows(self, phone_id):
         """True once the phone's connection info was read (ready or refused) or it is connected."""
@@ -456,6 +467,11 @@ class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def mask(self, text):
         return mask_secrets(text, tuple(self.broker.client.secrets) + tuple(self.broker.codes))
 
+    def _told(self, phone_id, answer):
+        if self.broker.tell_turned_on(phone_id):
+            answer["turned_on"] = True
+        return answer
+
     def answer(self, request):
         broker = self.broker
         op = request.get("op")
@@ -469,13 +485,13 @@ class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         try:
             if op == "exec":
                 status, output = broker.run(phone_id, request["cmd"], play_ids, enable)
-                return {"ok": True, "rc": status, "out": base64.b64encode(output).decode("ascii")}
+                return self._told(phone_id, {"ok": True, "rc": status, "out": base64.b64encode(output).decode("ascii")})
             if op == "put":
                 broker.put(phone_id, request["src"], request["dest"], play_ids, enable)
-                return {"ok": True}
+                return self._told(phone_id, {"ok": True})
             if op == "fetch":
                 broker.fetch(phone_id, request["src"], request["dest"], play_ids, enable)
-                return {"ok": True}
+                return self._told(phone_id, {"ok": True})
             if op == "reset":
                 broker.forget(phone_id)
                 return {"ok": True}

@@ -269,6 +269,16 @@ def test_enable_adb_from_the_environment_is_checked_too(connect, emu, monkeypatc
     assert connect(emu.ids[0]).exec_command("echo ok") == (0, b"ok\n", b"")
 
 
+def test_turning_adb_on_is_said_once_at_v(connect, emu, capsys, monkeypatch):
+    monkeypatch.setattr(adb_module().display, "verbosity", 1)  # -v
+    phone = emu.ids[6]
+    assert connect(phone, geelark_enable_adb=True).exec_command("true")[0] == 0
+    assert connect(phone, geelark_enable_adb=True).exec_command("true")[0] == 0
+    logged = capsys.readouterr()
+    said = "ADB of phone %s was off and was turned on (enable_adb)" % phone
+    assert (logged.out + logged.err).count(said) == 1, logged
+
+
 def test_a_phone_with_adb_off_is_unreachable_without_enable_adb_and_works_with_it(connect, emu):
     off = emu.ids[6]
     with pytest.raises(AnsibleConnectionFailure, match=r"ADB is off on phone %s \(49001\): set enable_adb: true" % off):
