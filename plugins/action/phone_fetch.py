@@ -63,9 +63,10 @@ class ActionModule(ActionBase):
             os.makedirs(directory, exist_ok=True)
             handle, partial = tempfile.mkstemp(dir=directory, prefix=".phone_fetch-")
         except OSError as error:
+            result["changed"] = False  # nothing was written
             raise AnsibleError("%s cannot be written on the controller (%s): give a dest in a directory this user may "
-                               "write, without a file where a directory of the path should be; nothing was fetched"
-                               % (dest, error.strerror or error)) from None
+                               "write, without a file where a directory of the path should be (flat: true writes to "
+                               "dest itself); nothing was fetched" % (dest, error.strerror or error)) from None
         os.close(handle)
         try:
             self._connection.fetch_file(src, partial)
@@ -95,6 +96,7 @@ class ActionModule(ActionBase):
         path = os.path.normpath(os.path.join(inside, name))
         # '..' in src would climb out of dest (as ansible.builtin.fetch refuses too): the file must land below it.
         if path == inside or os.path.commonpath([top, inside]) != top or os.path.commonpath([inside, path]) != inside:
-            raise AnsibleError("src %s would be written to %s, outside dest %s ('..' climbs out of it); nothing was "
-                               "fetched: name the file on the phone without '..'" % (src, path, top))
+            where = "dest %s" % top if flat else "%s, the host's folder under dest" % inside
+            raise AnsibleError("src %s would be written to %s, outside %s ('..' climbs out of it); nothing was "
+                               "fetched: name the file on the phone without '..'" % (src, path, where))
         return path

@@ -312,7 +312,7 @@ class Connection(ConnectionBase):
                         "geelark_api_key) and the environment; an inventory file's own token: option does not reach "
                         "it, so give the token as a variable too (-e @vault.yml with geelark_token) or in "
                         "GEELARK_TOKEN.")
-            raise AnsibleError("geelark.cloudphone.adb: %s%s" % (error, hint)) from None
+            raise AnsibleError("geelark.cloudphone.adb: %s%s%s" % (error, "." if hint else "", hint)) from None
         seconds = dict((option, self._seconds(option, least)) for option, least in ADB_SECONDS.items())
         self._enable_adb()
         key_file = os.path.expanduser(self.get_option("private_key_file"))

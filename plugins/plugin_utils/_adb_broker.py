@@ -92,6 +92,10 @@ class CommandLost(Exception):
     """The connection broke after a command was sent: it may have run."""
 
 
+class CommandSilent(CommandLost):
+    """No word from the phone within command_timeout: the command may have run."""
+
+
 class FileRefused(Exception):
     """The phone refused a file transfer (read-only, no such file): the task fails, the connection stays."""
 
@@ -252,6 +256,8 @@ class Broker:
     def _signers(self):
         if self._signer is None:
             try:
+                if os.path.isdir(self.key_file):
+                    raise IsADirectoryError("%s is a directory" % self.key_file)
                 self._signer = PythonRSASigner.FromRSAKeyPath(self.key_file)
             except Exception as exc:  # a missing .pub, a directory, text that is no key: each says why in its own way
                 raise PhoneUnreachable(
@@ -332,9 +338,9 @@ class Broker:
             self._devices.pop(phone_id, None)
             _close(device)
             if isinstance(exc, (TcpTimeoutException, TimeoutError)):
-                raise CommandLost("no word from the phone for %g s, the command_timeout (host variable "
-                                  "geelark_adb_command_timeout): give a longer one for a command that runs silent "
-                                  "longer" % timeout) from None
+                raise CommandSilent("no word from the phone for %g s, the command_timeout (host variable "
+                                    "geelark_adb_command_timeout): give a longer one for a command that runs silent "
+                                    "longer" % timeout) from None
             raise CommandLost(_reason(exc)) from None
 
     def run(self, phone_id, command, play_ids=(), enable=False):
@@ -346,6 +352,9 @@ class Broker:
             for attempt in (1, 2):
                 try:
                     output = self._shell(device, phone_id, wrapped, self.command_timeout)
+                except CommandSilent as silent:
+                    raise CommandLost("the command on phone %s timed out (%s): it may have run; check the phone before "
+                                      "running it again" % (phone_id, silent)) from None
                 except CommandLost as lost:
                     raise CommandLost("the ADB connection to phone %s broke while the command ran (%s): it may "
                                       "have run; check the phone before running it again" % (phone_id, lost)) from None

@@ -238,7 +238,8 @@ def test_a_src_that_climbs_out_of_dest_fails_before_anything_runs(emu, fetch, tm
     (tmp_path / "logs").mkdir()
     result = fetch(src=src, dest=str(tmp_path / "logs"))
     assert result["failed"] is True and "changed" not in result
-    assert "outside dest %s ('..' climbs out of it); nothing was fetched" % (tmp_path / "logs") in result["msg"]
+    assert "outside %s, the host's folder under dest ('..' climbs out of it); nothing was fetched" % (
+        tmp_path / "logs" / "phone-one") in result["msg"], result["msg"]
     assert emu.stats()["adb_commands"] == {}  # refused before anything ran on the phone
     assert sorted(os.listdir(str(tmp_path))) == ["logs"] and os.listdir(str(tmp_path / "logs")) == []
 
@@ -260,9 +261,9 @@ def test_flat_into_a_directory_needs_a_file_name_in_src(emu, fetch, tmp_path, sr
 def test_a_dest_that_cannot_be_written_fails_saying_so(emu, fetch, tmp_path):
     (tmp_path / "settings.json").write_text("{}")  # a file where the host's directory would go
     result = fetch(src=LOG, dest=str(tmp_path / "settings.json"))
-    assert result["failed"] is True and result["changed"] is True
+    assert result["failed"] is True and result["changed"] is False
     assert result["msg"] == ("%s cannot be written on the controller (Not a directory): give a dest in a directory "
-                             "this user may write, without a file where a directory of the path should be; nothing "
-                             "was fetched" % (tmp_path / "settings.json" / "phone-one" / "sdcard" / "Download"
-                                              / "app.log"))
+                             "this user may write, without a file where a directory of the path should be (flat: true "
+                             "writes to dest itself); nothing was fetched"
+                             % (tmp_path / "settings.json" / "phone-one" / "sdcard" / "Download" / "app.log"))
     assert (tmp_path / "settings.json").read_text() == "{}"

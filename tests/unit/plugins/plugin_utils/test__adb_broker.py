@@ -391,9 +391,9 @@ def test_output_without_the_exit_status_is_a_lost_command(emu, broker):
 def test_a_command_silent_past_command_timeout_names_the_setting_and_may_have_run(emu, make_broker):
     broker = make_broker(command_timeout=0.5)
     phone = emu.ids[0]
-    with pytest.raises(CommandLost, match=r"the ADB connection to phone %s broke while the command ran \(no word from "
-                       r"the phone for 0\.5 s, the command_timeout \(host variable geelark_adb_command_timeout\): give "
-                       r"a longer one for a command that runs silent longer\): it may have run" % phone):
+    with pytest.raises(CommandLost, match=r"the command on phone %s timed out \(no word from the phone for 0\.5 s, the "
+                       r"command_timeout \(host variable geelark_adb_command_timeout\): give a longer one for a "
+                       r"command that runs silent longer\): it may have run; check the phone" % phone):
         broker.run(phone, "sleep 60")
     assert broker.run(phone, "echo next") == (0, b"next\n")  # a new connection for the next command
 
@@ -402,8 +402,9 @@ def test_an_adb_key_that_cannot_be_read_names_the_setting(emu, adb_key, tmp_path
     shutil.copyfile(adb_key, str(tmp_path / "lonely"))  # no lonely.pub beside it
     (tmp_path / "text").write_text("not a key")
     (tmp_path / "text.pub").write_text("not a key either")
+    (tmp_path / "folder").mkdir()
     client = GeeLarkClient(api_url=emu.url, token=TOKEN, retries=1, retry_backoff=0.01, timeout=5)
-    for key in ("lonely", "text"):
+    for key in ("lonely", "text", "folder"):
         broker = Broker(client, str(tmp_path / key), timeout=5, command_timeout=30, poll_interval=0.01,
                         enable_timeout=5)
         try:
