@@ -314,7 +314,6 @@ class Connection(ConnectionBase):
                         "GEELARK_TOKEN.")
             raise AnsibleError("geelark.cloudphone.adb: %s%s%s" % (error, "." if hint else "", hint)) from None
         seconds = dict((option, self._seconds(option, least)) for option, least in ADB_SECONDS.items())
-        self._enable_adb()
         key_file = os.path.expanduser(self.get_option("private_key_file"))
         _ensure_key(key_file)
         return {
